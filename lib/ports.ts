@@ -1,0 +1,89 @@
+/** The narrow interfaces the core needs; adapters implement them (S3, SNS, SQLite, memory fakes). */
+import type { Readable } from "node:stream";
+import type { ContentDigest, RemoteObject, StateRow } from "./types.ts";
+
+export interface Logger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface Notifier {
+  publish(subject: string, message: string): Promise<void>;
+}
+
+export interface PutRequest {
+  bucket: string;
+  key: string;
+  size: number;
+  /** Opens the byte range [start, end) of the content as a stream. */
+  open(start: number, end: number): Readable;
+  digest: ContentDigest;
+  contentType: string;
+  metadata: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export interface PutResult {
+  etag?: string;
+  versionId?: string;
+}
+
+export interface ObjectHead extends RemoteObject {
+  metadata: Record<string, string>;
+  versionId?: string;
+  /** The x-amz-restore state of an archived object. */
+  restore?: { ongoing: boolean; expiry?: Date };
+}
+
+export interface ObjectVersion extends RemoteObject {
+  versionId: string;
+  isLatest: boolean;
+  isDeleteMarker: boolean;
+}
+
+export interface GetResult extends ObjectHead {
+  body: Readable;
+}
+
+export type RestoreRequestOutcome = "started" | "in-progress" | "ready";
+
+export interface ObjectStore {
+  /** Every object under prefix, in key order. */
+  list(bucket: string, prefix: string): AsyncIterable<RemoteObject>;
+  /** undefined when the object (or version) does not exist. */
+  head(bucket: string, key: string, versionId?: string): Promise<ObjectHead | undefined>;
+  put(req: PutRequest): Promise<PutResult>;
+  /** undefined when the object (or version) does not exist. */
+  get(bucket: string, key: string, versionId?: string): Promise<GetResult | undefined>;
+  /** Every version and delete marker under prefix. */
+  listVersions(bucket: string, prefix: string): AsyncIterable<ObjectVersion>;
+  requestRestore(
+    bucket: string,
+    key: string,
+    versionId: string | undefined,
+    opts: { days: number; tier: string },
+  ): Promise<RestoreRequestOutcome>;
+  /** Requests sent so far, by S3 operation name (what the run cost). */
+  requestCounts(): Record<string, number>;
+}
+
+/** The local record of what was backed up (node:sqlite in production). */
+export interface StateStore {
+  /** All rows, keyed by `bucket\0key`. */
+  loadAll(): Map<string, StateRow>;
+  /** Queue a row; rows are written in batches, each batch one transaction. */
+  record(row: StateRow): void;
+  /** Write queued rows now. */
+  flush(): void;
+  close(): void;
+}
+
+export function stateKey(bucket: string, key: string): string {
+  return `${bucket}\0${key}`;
+}

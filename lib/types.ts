@@ -1,0 +1,114 @@
+/** Values that flow through a backup run: scan → route → plan → execute → report. */
+
+/** A regular file found under the source tree. */
+export interface LocalFile {
+  /** Path relative to the source, with `/` separators. */
+  relPath: string;
+  /** Absolute path on disk. */
+  absPath: string;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+}
+
+/** A category from the config: a bucket and the extensions routed to it. */
+export interface Category {
+  name: string;
+  bucket: string;
+  /** Lower-case suffixes with their leading dot, e.g. `.sql.gz`. */
+  extensions: string[];
+}
+
+/** SHA-256 and MD5 of a file's content, whole and per upload part (S3 verifies each). */
+export interface ContentDigest {
+  sha256Hex: string;
+  sha256Base64: string;
+  md5Base64: string;
+  /** Part size the per-part digests were computed with. */
+  partSize: number;
+  /** Per-part digests; one entry means a single PUT. */
+  parts: PartDigest[];
+}
+
+export interface PartDigest {
+  size: number;
+  md5Base64: string;
+  sha256Base64: string;
+}
+
+/** What the tool recorded locally about a file it last backed up. */
+export interface StateRow {
+  bucket: string;
+  key: string;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  sha256: string;
+  /** Wall-clock time (ms) the row was written; the racily-clean rule compares against it. */
+  recordedAtMs: number;
+}
+
+/** One object in a bucket listing. */
+export interface RemoteObject {
+  key: string;
+  size: number;
+  etag?: string;
+  lastModified: Date;
+  storageClass: string;
+}
+
+/** Where a file goes and why. */
+export type PlanAction = "upload" | "skip";
+
+export interface PlanItem {
+  file: LocalFile;
+  category: string;
+  bucket: string;
+  key: string;
+  action: PlanAction;
+  /** Why: "new", "changed", "missing-remote", "unchanged", … */
+  reason: string;
+  /** Known when the plan hashed the file. */
+  digest?: ContentDigest;
+  /** A skip whose state row must be (re)written: verified by hash, not by the fast path. */
+  refreshState?: boolean;
+}
+
+export interface PathFailure {
+  path: string;
+  error: string;
+}
+
+/** The plan: every file seen lands in exactly one list. */
+export interface Plan {
+  items: PlanItem[];
+  excluded: string[];
+  unmatched: string[];
+  failed: PathFailure[];
+  symlinks: string[];
+  special: string[];
+}
+
+/** The outcome of a run, reported on stdout, as JSON and through SNS. */
+export interface Summary {
+  status: "OK" | "FAILED" | "INTERRUPTED";
+  host: string;
+  source: string;
+  dryRun: boolean;
+  startedAt: string;
+  uploaded: number;
+  skipped: number;
+  errors: number;
+  excluded: number;
+  unmatched: number;
+  symlinks: number;
+  special: number;
+  bytesUploaded: number;
+  durationMs: number;
+  requests: Record<string, number>;
+  failures: PathFailure[];
+  /** Set when the run could not start or finish (missing source, …). */
+  fatal?: string;
+}

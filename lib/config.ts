@@ -178,7 +178,9 @@ function parseCategories(raw: Table): Category[] {
     const where = `categories.${name}.`;
     const t = table(raw, name, "categories.");
     if (!/^[A-Za-z0-9_-]+$/.test(name)) {
-      throw new ConfigError(`category name 'categories.${name}' may use only letters, digits, - and _`);
+      throw new ConfigError(
+        `category name 'categories.${name}' may use only letters, digits, - and _`,
+      );
     }
     if (name === "skip") throw new ConfigError(`'categories.skip': "skip" is reserved`);
     checkKeys(t, CATEGORY_KEYS, where);
@@ -204,7 +206,9 @@ function parseCategories(raw: Table): Category[] {
     void value;
     categories.push({ name, bucket, extensions: [...new Set(extensions)] });
   }
-  if (categories.length === 0) throw new ConfigError(`'categories' must define at least one category`);
+  if (categories.length === 0) {
+    throw new ConfigError(`'categories' must define at least one category`);
+  }
   return categories;
 }
 
@@ -325,7 +329,9 @@ export function configFromEnv(env: Record<string, string | undefined>, cwd: stri
   if (missing.length > 0) {
     throw new ConfigError(
       `no config file found (-c, $S3BACKUP_CONFIG, ./s3backup.toml, /etc/s3backup/s3backup.toml) ` +
-        `and the environment does not define ${missing.join(", ")}; run 's3backup init' to create one`,
+        `and the environment does not define ${
+          missing.join(", ")
+        }; run 's3backup init' to create one`,
     );
   }
   const home = env.HOME ?? cwd;

@@ -81,7 +81,19 @@ export interface StateStore {
   record(row: StateRow): void;
   /** Write queued rows now. */
   flush(): void;
+  /** Keeps a line of history per run (absent in read-only views). */
+  recordRun?(run: RunRecord): void;
   close(): void;
+}
+
+export interface RunRecord {
+  startedAt: string;
+  status: string;
+  uploaded: number;
+  skipped: number;
+  errors: number;
+  bytesUploaded: number;
+  durationMs: number;
 }
 
 export function stateKey(bucket: string, key: string): string {

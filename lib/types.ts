@@ -111,4 +111,6 @@ export interface Summary {
   failures: PathFailure[];
   /** Set when the run could not start or finish (missing source, …). */
   fatal?: string;
+  /** Dry run: what a real run would upload, as bucket/key. */
+  wouldUpload?: string[];
 }

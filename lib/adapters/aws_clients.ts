@@ -1,0 +1,40 @@
+/** Builds the SDK clients from the config. The only place that knows the SDK's settings. */
+import { S3Client } from "@aws-sdk/client-s3";
+import { SNSClient } from "@aws-sdk/client-sns";
+import type { AwsConfig } from "../config.ts";
+import { ConfigError } from "../errors.ts";
+
+/** Region from the config, else the SDK's environment variables; a clear error when neither. */
+export function resolveRegion(aws: AwsConfig, env: Record<string, string | undefined>): string {
+  const region = aws.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (region) return region;
+  if (aws.endpoint) return "us-east-1"; // local S3-compatible servers accept any region
+  throw new ConfigError(`'aws.region' is not set (set it in the config or in $AWS_REGION)`);
+}
+
+function common(aws: AwsConfig, env: Record<string, string | undefined>) {
+  return {
+    region: resolveRegion(aws, env),
+    endpoint: aws.endpoint,
+    // Standard retry mode: exponential backoff with jitter on throttles, 5xx and resets.
+    maxAttempts: 5,
+  };
+}
+
+export function createS3Client(aws: AwsConfig, env: Record<string, string | undefined>): S3Client {
+  return new S3Client({
+    ...common(aws, env),
+    forcePathStyle: aws.forcePathStyle,
+    // We send our own precomputed checksums (Content-MD5, SHA-256); the SDK's trailing
+    // checksums on streamed bodies are refused by some S3-compatible servers (RGW: 411).
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  });
+}
+
+export function createSnsClient(
+  aws: AwsConfig,
+  env: Record<string, string | undefined>,
+): SNSClient {
+  return new SNSClient(common(aws, env));
+}

@@ -1,0 +1,136 @@
+/**
+ * Carries out a plan: a bounded pool of streaming uploads. One file's failure is recorded
+ * and the run goes on. A file is marked clean in the state only after S3 confirmed it and
+ * only if it did not change while it was read.
+ */
+import { createReadStream } from "node:fs";
+import { Readable } from "node:stream";
+import type { Clock, Logger, ObjectStore, StateStore } from "./ports.ts";
+import type { LocalFile, PathFailure, Plan, PlanItem } from "./types.ts";
+import { digestFile } from "./digest.ts";
+import { contentTypeFor } from "./routing.ts";
+import { forEachPool } from "./pool.ts";
+import { describeError } from "./errors.ts";
+import { SHA256_METADATA } from "./plan.ts";
+import { statMatches } from "./change.ts";
+
+export interface ExecuteResult {
+  uploaded: number;
+  skipped: number;
+  bytesUploaded: number;
+  failures: PathFailure[];
+  /** Files planned for upload that were not started because the run was interrupted. */
+  notStarted: number;
+}
+
+export interface ExecuteDeps {
+  store: ObjectStore;
+  state: StateStore;
+  clock: Clock;
+  logger: Logger;
+  /** Called after each file finishes (progress display). */
+  onProgress?: (done: { files: number; bytes: number }) => void;
+}
+
+function currentStat(path: string): LocalFile | undefined {
+  try {
+    const st = Deno.statSync(path);
+    return {
+      relPath: "",
+      absPath: path,
+      size: st.size,
+      mtimeMs: st.mtime?.getTime() ?? 0,
+      ctimeMs: st.ctime?.getTime() ?? 0,
+      ino: st.ino ?? 0,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+function recordClean(deps: ExecuteDeps, item: PlanItem, sha256: string): void {
+  const f = item.file;
+  deps.state.record({
+    bucket: item.bucket,
+    key: item.key,
+    size: f.size,
+    mtimeMs: f.mtimeMs,
+    ctimeMs: f.ctimeMs,
+    ino: f.ino,
+    sha256,
+    recordedAtMs: deps.clock.now().getTime(),
+  });
+}
+
+/** Uploads one file and records it clean. Throws with a reason on failure. */
+async function uploadOne(item: PlanItem, deps: ExecuteDeps, signal?: AbortSignal): Promise<void> {
+  const f = item.file;
+  const digest = item.digest ?? await digestFile(f.absPath, f.size);
+  await deps.store.put({
+    bucket: item.bucket,
+    key: item.key,
+    size: f.size,
+    open: (start, end) =>
+      end > start
+        ? createReadStream(f.absPath, { start, end: end - 1, highWaterMark: 1024 * 1024 })
+        : Readable.from([]),
+    digest,
+    contentType: contentTypeFor(f.relPath),
+    metadata: {
+      [SHA256_METADATA]: digest.sha256Hex,
+      mtime: new Date(f.mtimeMs).toISOString(),
+    },
+    signal,
+  });
+  const after = currentStat(f.absPath);
+  if (after === undefined || !statMatches(after, f)) {
+    // S3 holds a consistent copy (its checksums matched what was hashed), but the file moved on.
+    throw new Error("file changed while it was uploaded; the next run uploads its final content");
+  }
+  recordClean(deps, item, digest.sha256Hex);
+}
+
+export async function executePlan(
+  plan: Plan,
+  deps: ExecuteDeps,
+  concurrency: number,
+  signal?: AbortSignal,
+): Promise<ExecuteResult> {
+  const result: ExecuteResult = {
+    uploaded: 0,
+    skipped: 0,
+    bytesUploaded: 0,
+    failures: [],
+    notStarted: 0,
+  };
+  const uploads: PlanItem[] = [];
+  for (const item of plan.items) {
+    if (item.action === "upload") {
+      uploads.push(item);
+      continue;
+    }
+    deps.logger.info(`File ${item.file.relPath} already up to date in ${item.bucket}, skipping.`);
+    if (item.refreshState && item.digest) recordClean(deps, item, item.digest.sha256Hex);
+    result.skipped++;
+  }
+  let done = 0;
+  let started = 0;
+  await forEachPool(uploads, concurrency, async (item) => {
+    started++;
+    deps.logger.info(`Uploading ${item.file.relPath} to ${item.bucket}...`);
+    try {
+      await uploadOne(item, deps, signal);
+      result.uploaded++;
+      result.bytesUploaded += item.file.size;
+    } catch (err) {
+      const reason = signal?.aborted ? `interrupted (${describeError(err)})` : describeError(err);
+      deps.logger.error(`Error uploading ${item.file.relPath}: ${reason}`);
+      result.failures.push({ path: item.file.relPath, error: reason });
+    }
+    done++;
+    deps.onProgress?.({ files: done, bytes: result.bytesUploaded });
+  }, signal);
+  result.notStarted = uploads.length - started;
+  deps.state.flush();
+  return result;
+}

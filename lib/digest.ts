@@ -1,0 +1,126 @@
+/** Content digests: SHA-256 (recorded in metadata, checked on restore) and MD5s S3 verifies. */
+import { createHash, type Hash } from "node:crypto";
+import type { ContentDigest, PartDigest } from "./types.ts";
+
+const MiB = 1024 * 1024;
+/** S3 allows at most 10,000 parts in a multipart upload. */
+export const MAX_PARTS = 10_000;
+/** Parts of 8 MiB: S3's minimum is 5 MiB; local test servers reject single PUTs over ~11 MiB. */
+export const DEFAULT_PART_SIZE = 8 * MiB;
+
+/** The part size for a file: the default, grown in whole MiB so no file needs > 10,000 parts. */
+export function choosePartSize(size: number, minPartSize = DEFAULT_PART_SIZE): number {
+  const needed = Math.ceil(size / MAX_PARTS);
+  if (needed <= minPartSize) return minPartSize;
+  return Math.ceil(needed / MiB) * MiB;
+}
+
+/** Byte ranges [start, end) of each part; a single range when the file fits one part. */
+export function partRanges(size: number, partSize: number): Array<[number, number]> {
+  if (size <= partSize) return [[0, size]];
+  const out: Array<[number, number]> = [];
+  for (let start = 0; start < size; start += partSize) {
+    out.push([start, Math.min(start + partSize, size)]);
+  }
+  return out;
+}
+
+/** Incremental digest over a byte stream whose part boundaries are known up front. */
+export class DigestBuilder {
+  readonly #sha = createHash("sha256");
+  readonly #md5 = createHash("md5");
+  readonly #parts: PartDigest[] = [];
+  readonly #ranges: Array<[number, number]>;
+  #partSha: Hash;
+  #partMd5: Hash;
+  #partIndex = 0;
+  #offset = 0;
+
+  constructor(readonly size: number, readonly partSize: number) {
+    this.#ranges = partRanges(size, partSize);
+    this.#partSha = createHash("sha256");
+    this.#partMd5 = createHash("md5");
+  }
+
+  update(chunk: Uint8Array): void {
+    this.#sha.update(chunk);
+    this.#md5.update(chunk);
+    if (this.#ranges.length === 1) {
+      this.#offset += chunk.length;
+      return;
+    }
+    let pos = 0;
+    while (pos < chunk.length) {
+      const end = this.#ranges[this.#partIndex]?.[1] ?? Infinity;
+      const take = Math.min(chunk.length - pos, end - this.#offset);
+      const piece = chunk.subarray(pos, pos + take);
+      this.#partSha.update(piece);
+      this.#partMd5.update(piece);
+      pos += take;
+      this.#offset += take;
+      if (this.#offset === end) this.#closePart();
+    }
+  }
+
+  #closePart(): void {
+    const [start, end] = this.#ranges[this.#partIndex];
+    this.#parts.push({
+      size: end - start,
+      md5Base64: this.#partMd5.digest("base64"),
+      sha256Base64: this.#partSha.digest("base64"),
+    });
+    this.#partIndex++;
+    this.#partSha = createHash("sha256");
+    this.#partMd5 = createHash("md5");
+  }
+
+  /** Throws when fewer or more bytes arrived than the size the parts were planned for. */
+  finish(): ContentDigest {
+    if (this.#offset !== this.size) {
+      throw new Error(
+        `file changed while it was read (expected ${this.size} bytes, read ${this.#offset})`,
+      );
+    }
+    const sha = this.#sha.digest();
+    const md5Base64 = this.#md5.digest("base64");
+    const parts = this.#ranges.length === 1
+      ? [{ size: this.size, md5Base64, sha256Base64: sha.toString("base64") }]
+      : this.#parts;
+    return {
+      sha256Hex: sha.toString("hex"),
+      sha256Base64: sha.toString("base64"),
+      md5Base64,
+      partSize: this.partSize,
+      parts,
+    };
+  }
+}
+
+const READ_BUFFER = 1 * MiB;
+
+/** Reads a file once and digests it; size is the size the scan saw (a mismatch throws). */
+export async function digestFile(
+  path: string,
+  size: number,
+  partSize = choosePartSize(size),
+): Promise<ContentDigest> {
+  const builder = new DigestBuilder(size, partSize);
+  using file = await Deno.open(path, { read: true });
+  const buf = new Uint8Array(Math.min(READ_BUFFER, Math.max(size, 1)));
+  let total = 0;
+  while (true) {
+    const n = await file.read(buf);
+    if (n === null) break;
+    total += n;
+    if (total > size) throw new Error(`file changed while it was read (grew past ${size} bytes)`);
+    builder.update(buf.subarray(0, n));
+  }
+  return builder.finish();
+}
+
+/** SHA-256 (hex) of a stream's bytes, e.g. an object read back from S3. */
+export async function sha256OfStream(stream: AsyncIterable<Uint8Array>): Promise<string> {
+  const h = createHash("sha256");
+  for await (const chunk of stream) h.update(chunk);
+  return h.digest("hex");
+}

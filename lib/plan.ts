@@ -1,0 +1,151 @@
+/**
+ * Decide first, then act: the plan says, for every file seen, upload / skip / excluded /
+ * unmatched / failed. Building it reads the local state, one listing per bucket, and hashes
+ * only the files whose metadata leaves doubt (HEAD only when the local state has no row).
+ */
+import type { Logger, ObjectStore } from "./ports.ts";
+import { stateKey } from "./ports.ts";
+import type { Category, LocalFile, Plan, PlanItem, RemoteObject, StateRow } from "./types.ts";
+import type { ScanResult } from "./scan.ts";
+import { createRouter, objectKey } from "./routing.ts";
+import { finalDecision, firstDecision } from "./change.ts";
+import { digestFile } from "./digest.ts";
+import { forEachPool } from "./pool.ts";
+import { describeError } from "./errors.ts";
+
+/** S3's limit on a key's length, in UTF-8 bytes. */
+export const MAX_KEY_BYTES = 1024;
+/** The user metadata key carrying the content's SHA-256 (x-amz-meta-sha256). */
+export const SHA256_METADATA = "sha256";
+
+export interface PlanInput {
+  scan: ScanResult;
+  categories: Category[];
+  unmatched: string;
+  keyPrefix: string;
+  state: Map<string, StateRow>;
+  checksum: boolean;
+  concurrency: number;
+}
+
+type Listing = Map<string, RemoteObject>;
+
+/** Lists every bucket once (concurrently); a failed listing is recorded per bucket. */
+export async function listBuckets(
+  store: ObjectStore,
+  buckets: string[],
+  prefix: string,
+): Promise<Map<string, Listing | Error>> {
+  const out = new Map<string, Listing | Error>();
+  await Promise.all(buckets.map(async (bucket) => {
+    const listing: Listing = new Map();
+    try {
+      for await (const obj of store.list(bucket, prefix === "" ? "" : `${prefix}/`)) {
+        listing.set(obj.key, obj);
+      }
+      out.set(bucket, listing);
+    } catch (err) {
+      out.set(bucket, err instanceof Error ? err : new Error(String(err)));
+    }
+  }));
+  return out;
+}
+
+interface Pending {
+  item: PlanItem;
+  expected: "state" | "object";
+  row?: StateRow;
+}
+
+export async function buildPlan(
+  input: PlanInput,
+  deps: { store: ObjectStore; logger: Logger },
+): Promise<Plan> {
+  const { scan } = input;
+  const plan: Plan = {
+    items: [],
+    excluded: [...scan.excluded],
+    unmatched: [],
+    failed: [...scan.failed],
+    symlinks: [...scan.symlinks],
+    special: [...scan.special],
+  };
+  const router = createRouter(input.categories, input.unmatched);
+  const buckets = [...new Set(input.categories.map((c) => c.bucket))];
+  const listings = await listBuckets(deps.store, buckets, input.keyPrefix);
+  for (const [bucket, listing] of listings) {
+    if (listing instanceof Error) {
+      deps.logger.error(`Error listing bucket ${bucket}: ${describeError(listing)}`);
+    }
+  }
+
+  const pending: Pending[] = [];
+  const encoder = new TextEncoder();
+  for (const file of scan.files) {
+    const category = router.route(file.relPath);
+    if (category === undefined) {
+      plan.unmatched.push(file.relPath);
+      continue;
+    }
+    const key = objectKey(input.keyPrefix, file.relPath);
+    if (encoder.encode(key).length > MAX_KEY_BYTES) {
+      plan.failed.push({
+        path: file.relPath,
+        error: `object key longer than S3's ${MAX_KEY_BYTES} bytes`,
+      });
+      continue;
+    }
+    const listing = listings.get(category.bucket)!;
+    if (listing instanceof Error) {
+      plan.failed.push({
+        path: file.relPath,
+        error: `cannot list bucket ${category.bucket}: ${describeError(listing)}`,
+      });
+      continue;
+    }
+    const item = planItem(file, category, key);
+    const row = input.state.get(stateKey(category.bucket, key));
+    const decision = firstDecision({
+      file,
+      row,
+      remote: listing.get(key),
+      checksum: input.checksum,
+    });
+    item.reason = decision.reason;
+    if (decision.kind === "upload") item.action = "upload";
+    else if (decision.kind === "skip") item.action = "skip";
+    else pending.push({ item, expected: decision.kind === "hash" ? "state" : "object", row });
+    plan.items.push(item);
+  }
+
+  const failedItems = new Set<PlanItem>();
+  await forEachPool(pending, input.concurrency, async (p) => {
+    const { item } = p;
+    try {
+      item.digest = await digestFile(item.file.absPath, item.file.size);
+      let expected: string | undefined;
+      if (p.expected === "state") expected = p.row?.sha256;
+      else expected = (await deps.store.head(item.bucket, item.key))?.metadata[SHA256_METADATA];
+      const d = finalDecision(item.digest.sha256Hex, expected);
+      item.action = d.kind;
+      item.reason = d.kind === "skip" ? `${item.reason}, same content` : d.reason;
+      item.refreshState = d.kind === "skip";
+    } catch (err) {
+      failedItems.add(item);
+      plan.failed.push({ path: item.file.relPath, error: describeError(err) });
+    }
+  });
+  if (failedItems.size > 0) plan.items = plan.items.filter((i) => !failedItems.has(i));
+  return plan;
+}
+
+function planItem(file: LocalFile, category: Category, key: string): PlanItem {
+  return {
+    file,
+    category: category.name,
+    bucket: category.bucket,
+    key,
+    action: "upload",
+    reason: "",
+  };
+}

@@ -1,0 +1,26 @@
+/**
+ * Runs fn over items with at most `limit` in flight. Stops taking new items once the signal
+ * is aborted or an fn throws (the first error is rethrown after in-flight calls settle).
+ */
+export async function forEachPool<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
+  let next = 0;
+  let failure: { err: unknown } | undefined;
+  const worker = async () => {
+    while (next < items.length && !signal?.aborted && failure === undefined) {
+      const i = next++;
+      try {
+        await fn(items[i], i);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+  };
+  const n = Math.max(1, Math.min(limit, items.length));
+  await Promise.all(Array.from({ length: n }, worker));
+  if (failure) throw failure.err;
+}

@@ -1,0 +1,141 @@
+/** The run's report: stdout text, --json, and the SNS subject and body within SNS limits. Pure. */
+import type { Summary } from "./types.ts";
+
+/** SNS subjects: ASCII, no line breaks, at most 100 characters. */
+export const SNS_SUBJECT_MAX = 100;
+/** SNS messages: at most 256 KiB (262,144 bytes) of UTF-8. */
+export const SNS_MESSAGE_MAX_BYTES = 262_144;
+
+function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]} (${n} bytes)`;
+}
+
+function formatRequests(requests: Record<string, number>): string {
+  const entries = Object.entries(requests).filter(([, n]) => n > 0).sort(([a], [b]) =>
+    a.localeCompare(b)
+  );
+  if (entries.length === 0) return "none";
+  const total = entries.reduce((s, [, n]) => s + n, 0);
+  return `${total} (${entries.map(([op, n]) => `${op}: ${n}`).join(", ")})`;
+}
+
+/** The report's header and counts; the first four lines are the original script's. */
+export function summaryLines(s: Summary): string[] {
+  const lines = [
+    s.fatal
+      ? "Backup FAILED."
+      : s.status === "INTERRUPTED"
+      ? "Backup interrupted."
+      : "Backup completed.",
+    `Files uploaded: ${s.uploaded}`,
+    `Files skipped (already exist): ${s.skipped}`,
+    `Errors encountered: ${s.errors}`,
+  ];
+  if (s.fatal) lines.push(`Reason: ${s.fatal}`);
+  if (s.dryRun) lines.push("Dry run: nothing was uploaded and no state was written.");
+  lines.push(
+    `Bytes uploaded: ${formatBytes(s.bytesUploaded)}`,
+    `Files excluded: ${s.excluded}`,
+    `Files unmatched (not backed up): ${s.unmatched}`,
+    `Symlinks skipped (not followed): ${s.symlinks}`,
+    `Special files skipped (FIFOs, sockets, devices): ${s.special}`,
+    `Duration: ${(s.durationMs / 1000).toFixed(2)} s`,
+    `S3 requests: ${formatRequests(s.requests)}`,
+    `Source: ${s.source}`,
+    `Host: ${s.host}`,
+  );
+  return lines;
+}
+
+function failureLines(s: Summary): string[] {
+  return s.failures.map((f) => `  ${f.path}: ${f.error}`);
+}
+
+/** The stdout report. */
+export function formatReport(s: Summary): string {
+  const lines = summaryLines(s);
+  if (s.failures.length > 0) lines.push("Errors:", ...failureLines(s));
+  if (s.wouldUpload) {
+    lines.push(
+      `Would upload (${s.wouldUpload.length}):`,
+      ...s.wouldUpload.map((k) => `  s3://${k}`),
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** The --json report: one object. */
+export function reportJson(s: Summary): string {
+  return JSON.stringify({
+    status: s.status,
+    host: s.host,
+    source: s.source,
+    dry_run: s.dryRun,
+    started_at: s.startedAt,
+    uploaded: s.uploaded,
+    skipped: s.skipped,
+    errors: s.errors,
+    excluded: s.excluded,
+    unmatched: s.unmatched,
+    symlinks: s.symlinks,
+    special: s.special,
+    bytes_uploaded: s.bytesUploaded,
+    duration_ms: s.durationMs,
+    requests: s.requests,
+    failures: s.failures,
+    ...(s.wouldUpload ? { would_upload: s.wouldUpload } : {}),
+    ...(s.fatal ? { fatal: s.fatal } : {}),
+  });
+}
+
+/** "OK" only when everything was done; any error, fatal or interruption says otherwise. */
+export function outcomeWord(s: Summary): "OK" | "FAILED" | "INTERRUPTED" {
+  if (s.status === "INTERRUPTED") return "INTERRUPTED";
+  return s.fatal || s.errors > 0 ? "FAILED" : "OK";
+}
+
+function asciiOnly(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, "?");
+}
+
+/** SNS subject: names the host and the outcome, ASCII, ≤ 100 characters. */
+export function snsSubject(s: Summary): string {
+  const word = outcomeWord(s);
+  const tail = s.fatal
+    ? ": run did not start"
+    : `: ${s.uploaded} uploaded, ${s.skipped} skipped, ${s.errors} errors`;
+  const dry = s.dryRun ? " (dry run)" : "";
+  const fixed = `s3backup ${word} on ${tail}${dry}`;
+  const room = SNS_SUBJECT_MAX - fixed.length;
+  let host = asciiOnly(s.host);
+  if (host.length > room) host = host.slice(0, Math.max(1, room - 1)) + "~";
+  return asciiOnly(`s3backup ${word} on ${host}${tail}${dry}`).slice(0, SNS_SUBJECT_MAX);
+}
+
+const utf8 = new TextEncoder();
+
+/** SNS body: the report; the error list is cut to fit 256 KiB, saying how many were cut. */
+export function snsMessage(s: Summary, maxBytes = SNS_MESSAGE_MAX_BYTES): string {
+  const head = summaryLines(s).join("\n") + "\n";
+  const failures = failureLines(s);
+  if (failures.length === 0) return head;
+  const reserve = 200; // room for the "... cut" line
+  let used = utf8.encode(head).length + utf8.encode("Errors:\n").length + reserve;
+  const kept: string[] = [];
+  for (const line of failures) {
+    const size = utf8.encode(line).length + 1;
+    if (used + size > maxBytes) break;
+    kept.push(line);
+    used += size;
+  }
+  const cut = failures.length - kept.length;
+  const tail = cut > 0 ? [`  ... and ${cut} more errors not listed (message size limit)`] : [];
+  return head + ["Errors:", ...kept, ...tail].join("\n") + "\n";
+}

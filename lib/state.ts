@@ -1,0 +1,174 @@
+/**
+ * Local state in node:sqlite: what was backed up, keyed by bucket and key. WAL mode; rows are
+ * queued and written in batches, one transaction each. A lost or corrupt database only costs
+ * a re-verification against the buckets (see change.ts), never a lost change.
+ */
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { join } from "node:path";
+import { type RunRecord, stateKey, type StateStore } from "./ports.ts";
+import type { StateRow } from "./types.ts";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS files (
+  bucket TEXT NOT NULL,
+  key TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  mtime_ms REAL NOT NULL,
+  ctime_ms REAL NOT NULL,
+  ino INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  recorded_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (bucket, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY,
+  started_at TEXT NOT NULL,
+  status TEXT NOT NULL,
+  uploaded INTEGER NOT NULL,
+  skipped INTEGER NOT NULL,
+  errors INTEGER NOT NULL,
+  bytes_uploaded INTEGER NOT NULL,
+  duration_ms INTEGER NOT NULL
+);
+`;
+
+const BATCH_ROWS = 500;
+const BATCH_MS = 2000;
+
+export const STATE_FILE = "state.db";
+
+/** Creates a private folder (0700) and a private file (0600) before SQLite opens it. */
+function preparePrivateFile(dir: string, file: string): void {
+  Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const f = Deno.openSync(file, { create: true, read: true, write: true, mode: 0o600 });
+  f.close();
+  Deno.chmodSync(file, 0o600);
+}
+
+export class SqliteStateStore implements StateStore {
+  readonly #db: DatabaseSync;
+  readonly #upsert: StatementSync;
+  #queue: StateRow[] = [];
+  #lastFlush = Date.now();
+
+  private constructor(db: DatabaseSync) {
+    this.#db = db;
+    this.#upsert = db.prepare(
+      `INSERT INTO files (bucket, key, size, mtime_ms, ctime_ms, ino, sha256, recorded_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms,
+         ctime_ms = excluded.ctime_ms, ino = excluded.ino, sha256 = excluded.sha256,
+         recorded_at_ms = excluded.recorded_at_ms`,
+    );
+  }
+
+  /** Opens (creating if needed) state_dir/state.db. */
+  static open(stateDir: string): SqliteStateStore {
+    const path = join(stateDir, STATE_FILE);
+    preparePrivateFile(stateDir, path);
+    const db = new DatabaseSync(path);
+    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
+    db.exec(SCHEMA);
+    return new SqliteStateStore(db);
+  }
+
+  /** An in-memory database: dry runs read the real one through this when it exists. */
+  static openReadOnlyCopy(stateDir: string): SqliteStateStore {
+    const path = join(stateDir, STATE_FILE);
+    let db: DatabaseSync;
+    try {
+      Deno.statSync(path);
+      db = new DatabaseSync(path, { readOnly: true });
+      db.exec("PRAGMA query_only = 1;");
+    } catch {
+      db = new DatabaseSync(":memory:");
+      db.exec(SCHEMA);
+    }
+    return new SqliteStateStore(db);
+  }
+
+  loadAll(): Map<string, StateRow> {
+    const rows = this.#db.prepare(
+      `SELECT bucket, key, size, mtime_ms, ctime_ms, ino, sha256, recorded_at_ms FROM files`,
+    ).all() as Array<Record<string, number | string>>;
+    const map = new Map<string, StateRow>();
+    for (const r of rows) {
+      const row: StateRow = {
+        bucket: String(r.bucket),
+        key: String(r.key),
+        size: Number(r.size),
+        mtimeMs: Number(r.mtime_ms),
+        ctimeMs: Number(r.ctime_ms),
+        ino: Number(r.ino),
+        sha256: String(r.sha256),
+        recordedAtMs: Number(r.recorded_at_ms),
+      };
+      map.set(stateKey(row.bucket, row.key), row);
+    }
+    return map;
+  }
+
+  record(row: StateRow): void {
+    this.#queue.push(row);
+    if (this.#queue.length >= BATCH_ROWS || Date.now() - this.#lastFlush >= BATCH_MS) this.flush();
+  }
+
+  flush(): void {
+    this.#lastFlush = Date.now();
+    if (this.#queue.length === 0) return;
+    const rows = this.#queue;
+    this.#queue = [];
+    this.#db.exec("BEGIN");
+    try {
+      for (const r of rows) {
+        this.#upsert.run(
+          r.bucket,
+          r.key,
+          r.size,
+          r.mtimeMs,
+          r.ctimeMs,
+          r.ino,
+          r.sha256,
+          r.recordedAtMs,
+        );
+      }
+      this.#db.exec("COMMIT");
+    } catch (err) {
+      this.#db.exec("ROLLBACK");
+      throw err;
+    }
+  }
+
+  recordRun(run: RunRecord): void {
+    this.#db.prepare(
+      `INSERT INTO runs (started_at, status, uploaded, skipped, errors, bytes_uploaded, duration_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      run.startedAt,
+      run.status,
+      run.uploaded,
+      run.skipped,
+      run.errors,
+      run.bytesUploaded,
+      run.durationMs,
+    );
+  }
+
+  close(): void {
+    this.flush();
+    this.#db.close();
+  }
+}
+
+/** A state that records nothing (dry runs): reads come from a read-only view of the real one. */
+export class ReadOnlyState implements StateStore {
+  constructor(private readonly inner: StateStore) {}
+  loadAll(): Map<string, StateRow> {
+    return this.inner.loadAll();
+  }
+  record(_row: StateRow): void {}
+  flush(): void {}
+  close(): void {
+    this.inner.close();
+  }
+}

@@ -18,6 +18,9 @@ import type { Config } from "./lib/config.ts";
 import type { Logger } from "./lib/ports.ts";
 import { VERSION } from "./lib/version.ts";
 import { formatListing, listCategories } from "./lib/verify.ts";
+import { compareTree, formatCompare } from "./lib/verify_compare.ts";
+import { formatRestoreReport, runRestore } from "./lib/restore.ts";
+import { writeStarterConfig } from "./lib/init.ts";
 
 const systemClock = { now: () => new Date() };
 
@@ -116,13 +119,77 @@ async function runCommand(opts: {
   return result.exitCode;
 }
 
-async function verifyCommand(
-  opts: { config?: string; category?: string; json?: boolean },
-): Promise<number> {
+async function verifyCommand(opts: {
+  config?: string;
+  category?: string;
+  compare?: boolean;
+  deep?: boolean;
+  download?: boolean;
+  json?: boolean;
+}): Promise<number> {
   const logger = createStderrLogger("warning");
   const { config, store } = setup(opts.config, logger);
-  const listings = await listCategories(config, store, opts.category);
-  write(Deno.stdout, opts.json ? JSON.stringify(listings) + "\n" : formatListing(listings));
+  if (!opts.compare && !opts.deep && !opts.download) {
+    const listings = await listCategories(config, store, opts.category);
+    write(Deno.stdout, opts.json ? JSON.stringify(listings) + "\n" : formatListing(listings));
+    return ExitCode.ok;
+  }
+  let state: SqliteStateStore | undefined;
+  try {
+    state = SqliteStateStore.openReadOnlyCopy(config.stateDir);
+    const report = await compareTree(config, { store, logger, state }, {
+      category: opts.category,
+      deep: opts.deep || opts.download || false,
+      download: opts.download ?? false,
+      concurrency: config.concurrency,
+    });
+    write(Deno.stdout, opts.json ? JSON.stringify(report) + "\n" : formatCompare(report));
+    const bad = report.differences.some((d) => d.kind !== "extra") || report.failures.length > 0;
+    return bad ? ExitCode.partial : ExitCode.ok;
+  } finally {
+    state?.close();
+  }
+}
+
+function parseTime(value: string): Date {
+  const d = new Date(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(d.getTime())) {
+    throw new InvalidArgumentError(
+      "must be an ISO 8601 time, e.g. 2026-02-11T02:00:00Z or 2026-02-11",
+    );
+  }
+  return d;
+}
+
+async function restoreCommand(opts: {
+  config?: string;
+  to: string;
+  at?: Date;
+  category?: string;
+  prefix?: string;
+  overwrite?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+}): Promise<number> {
+  const logger = createStderrLogger();
+  const { config, store } = setup(opts.config, logger);
+  const { report, exitCode } = await runRestore(config, { store, logger }, {
+    to: opts.to,
+    at: opts.at ?? systemClock.now(),
+    category: opts.category,
+    prefix: opts.prefix,
+    overwrite: opts.overwrite ?? false,
+    dryRun: opts.dryRun ?? false,
+    concurrency: config.concurrency,
+  });
+  write(Deno.stdout, opts.json ? JSON.stringify(report) + "\n" : formatRestoreReport(report));
+  return exitCode;
+}
+
+function initCommand(opts: { config?: string; bucketPrefix: string; source?: string }): number {
+  const path = opts.config ?? "s3backup.toml";
+  writeStarterConfig(path, opts.bucketPrefix, opts.source ?? ".");
+  write(Deno.stdout, `Wrote ${path}. Next: review it, then 'deno task deploy-infra plan'.\n`);
   return ExitCode.ok;
 }
 
@@ -148,11 +215,33 @@ function buildProgram(exit: (code: number) => void) {
     .action(async (opts) => exit(await runCommand(opts)));
 
   program.command("verify")
-    .description("list what is stored per category (like `aws s3 ls`)")
+    .description("list what is stored per category (like `aws s3 ls`), or compare with the disk")
     .option("-c, --config <path>", "config file")
     .option("--category <name>", "only this category")
+    .option("--compare", "list missing, changed and extra objects; exit 1 on missing or changed")
+    .option("--deep", "with --compare: check content (SHA-256 recorded at upload, ETag)")
+    .option("--download", "with --deep: also download and hash every object")
     .option("--json", "print JSON")
     .action(async (opts) => exit(await verifyCommand(opts)));
+
+  program.command("restore")
+    .description("restore files as they were at a point in time, from the buckets' versions")
+    .option("-c, --config <path>", "config file")
+    .requiredOption("--to <dir>", "folder to restore into")
+    .option("--at <time>", "ISO 8601 time (default: now)", parseTime)
+    .option("--category <name>", "only this category")
+    .option("--prefix <p>", "only paths starting with this")
+    .option("--overwrite", "replace files that exist under --to")
+    .option("--dry-run", "list what would be restored (version, date); write nothing")
+    .option("--json", "print JSON")
+    .action(async (opts) => exit(await restoreCommand(opts)));
+
+  program.command("init")
+    .description("write a commented starter s3backup.toml (never overwrites)")
+    .option("-c, --config <path>", "where to write it (default: ./s3backup.toml)")
+    .requiredOption("--bucket-prefix <name>", "buckets become <name>-documents, -photos, -database")
+    .option("--source <dir>", "the folder to back up (default: .)")
+    .action((opts) => exit(initCommand(opts)));
 
   return program;
 }

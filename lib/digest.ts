@@ -1,5 +1,6 @@
 /** Content digests: SHA-256 (recorded in metadata, checked on restore) and MD5s S3 verifies. */
 import { createHash, type Hash } from "node:crypto";
+import { Buffer } from "node:buffer";
 import type { ContentDigest, PartDigest } from "./types.ts";
 
 const MiB = 1024 * 1024;
@@ -123,4 +124,16 @@ export async function sha256OfStream(stream: AsyncIterable<Uint8Array>): Promise
   const h = createHash("sha256");
   for await (const chunk of stream) h.update(chunk);
   return h.digest("hex");
+}
+
+/**
+ * The ETag S3 gives an object uploaded with this digest (unencrypted or SSE-S3): the MD5 of
+ * the content, or for a multipart upload the MD5 of the parts' MD5s and "-<parts>".
+ */
+export function expectedEtag(digest: ContentDigest): string {
+  const b64hex = (b64: string) => Buffer.from(b64, "base64").toString("hex");
+  if (digest.parts.length <= 1) return b64hex(digest.md5Base64);
+  const h = createHash("md5");
+  for (const p of digest.parts) h.update(Buffer.from(p.md5Base64, "base64"));
+  return `${h.digest("hex")}-${digest.parts.length}`;
 }

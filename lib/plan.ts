@@ -12,6 +12,7 @@ import { finalDecision, firstDecision } from "./change.ts";
 import { digestFile } from "./digest.ts";
 import { forEachPool } from "./pool.ts";
 import { describeError } from "./errors.ts";
+import { manifestKey } from "./manifest.ts";
 
 /** S3's limit on a key's length, in UTF-8 bytes. */
 export const MAX_KEY_BYTES = 1024;
@@ -40,8 +41,9 @@ export async function listBuckets(
   await Promise.all(buckets.map(async (bucket) => {
     const listing: Listing = new Map();
     try {
+      const reserved = manifestKey(prefix);
       for await (const obj of store.list(bucket, prefix === "" ? "" : `${prefix}/`)) {
-        listing.set(obj.key, obj);
+        if (obj.key !== reserved) listing.set(obj.key, obj);
       }
       out.set(bucket, listing);
     } catch (err) {
@@ -69,6 +71,8 @@ export async function buildPlan(
     failed: [...scan.failed],
     symlinks: [...scan.symlinks],
     special: [...scan.special],
+    hashed: 0,
+    present: new Map(),
   };
   const router = createRouter(input.categories, input.unmatched);
   const buckets = [...new Set(input.categories.map((c) => c.bucket))];
@@ -79,6 +83,7 @@ export async function buildPlan(
     }
   }
 
+  const reserved = manifestKey(input.keyPrefix);
   const pending: Pending[] = [];
   const encoder = new TextEncoder();
   for (const file of scan.files) {
@@ -95,6 +100,16 @@ export async function buildPlan(
       });
       continue;
     }
+    if (key === reserved) {
+      plan.failed.push({
+        path: file.relPath,
+        error: `'${key}' is reserved for s3backup's manifest`,
+      });
+      continue;
+    }
+    const present = plan.present.get(category.bucket) ?? [];
+    present.push(key);
+    plan.present.set(category.bucket, present);
     const listing = listings.get(category.bucket)!;
     if (listing instanceof Error) {
       plan.failed.push({
@@ -118,6 +133,7 @@ export async function buildPlan(
     plan.items.push(item);
   }
 
+  plan.hashed = pending.length;
   const failedItems = new Set<PlanItem>();
   await forEachPool(pending, input.concurrency, async (p) => {
     const { item } = p;

@@ -39,6 +39,8 @@ export interface ObjectHead extends RemoteObject {
   versionId?: string;
   /** The x-amz-restore state of an archived object. */
   restore?: { ongoing: boolean; expiry?: Date };
+  /** Server-side encryption ("AES256", "aws:kms"); with KMS the ETag is not an MD5. */
+  sse?: string;
 }
 
 export interface ObjectVersion extends RemoteObject {
@@ -81,6 +83,9 @@ export interface StateStore {
   record(row: StateRow): void;
   /** Write queued rows now. */
   flush(): void;
+  /** Small named values (e.g. the fingerprint of the last manifest written per bucket). */
+  getMeta(name: string): string | undefined;
+  setMeta(name: string, value: string): void;
   /** Keeps a line of history per run (absent in read-only views). */
   recordRun?(run: RunRecord): void;
   close(): void;

@@ -11,6 +11,32 @@ import { executePlan } from "./backup.ts";
 import { outcomeWord, snsMessage, snsSubject } from "./report.ts";
 import { describeError, ExitCode, S3BackupError } from "./errors.ts";
 import type { Lock } from "./lock.ts";
+import type { PathFailure } from "./types.ts";
+import { encodeManifest, manifestFingerprint, manifestKey, putManifest } from "./manifest.ts";
+
+/** Writes each bucket's manifest when its key set changed since the last one written. */
+async function writeManifests(
+  plan: Plan,
+  config: Config,
+  store: ObjectStore,
+  state: StateStore,
+): Promise<PathFailure[]> {
+  const failures: PathFailure[] = [];
+  const key = manifestKey(config.keyPrefix);
+  for (const bucket of new Set(config.categories.map((c) => c.bucket))) {
+    const bytes = encodeManifest(plan.present.get(bucket) ?? []);
+    const name = `manifest:${bucket}:${key}`;
+    const fingerprint = manifestFingerprint(bytes);
+    if (state.getMeta(name) === fingerprint) continue;
+    try {
+      await putManifest(store, bucket, key, bytes);
+      state.setMeta(name, fingerprint);
+    } catch (err) {
+      failures.push({ path: `s3://${bucket}/${key}`, error: describeError(err) });
+    }
+  }
+  return failures;
+}
 
 export interface RunOptions {
   dryRun: boolean;
@@ -55,6 +81,7 @@ function emptySummary(config: Config, deps: RunDeps, opts: RunOptions, started: 
     symlinks: 0,
     special: 0,
     bytesUploaded: 0,
+    hashed: 0,
     durationMs: 0,
     requests: {},
     failures: [],
@@ -102,7 +129,7 @@ export async function runBackup(
     checkSource(config.source);
     lock = deps.acquireLock();
     state = deps.openState();
-    const scan = scanTree(config.source, config.exclude);
+    const scan = scanTree(config.source, config.exclude, [config.stateDir]);
     const plan = await buildPlan({
       scan,
       categories: config.categories,
@@ -115,6 +142,12 @@ export async function runBackup(
     deps.onPlan?.(plan);
     for (const f of plan.failed) deps.logger.error(`Error uploading ${f.path}: ${f.error}`);
     const result = await executePlan(plan, { ...deps, state }, opts.concurrency, deps.signal);
+    if (!opts.dryRun && !deps.signal?.aborted) {
+      for (const f of await writeManifests(plan, config, deps.store, state)) {
+        deps.logger.error(`Error writing the manifest of ${f.path}: ${f.error}`);
+        result.failures.push(f);
+      }
+    }
     summary.uploaded = result.uploaded;
     summary.skipped = result.skipped;
     summary.bytesUploaded = result.bytesUploaded;
@@ -130,6 +163,7 @@ export async function runBackup(
     summary.unmatched = plan.unmatched.length;
     summary.symlinks = plan.symlinks.length;
     summary.special = plan.special.length;
+    summary.hashed = plan.hashed;
     if (deps.signal?.aborted) summary.status = "INTERRUPTED";
     else summary.status = summary.errors > 0 ? "FAILED" : "OK";
     state.recordRun?.({ ...summary, durationMs: deps.clock.now().getTime() - started.getTime() });

@@ -42,8 +42,13 @@ export function checkSource(source: string): void {
   if (!info.isDirectory) throw new SourceError(`source is not a directory: ${source}`);
 }
 
-export function scanTree(source: string, exclude: string[]): ScanResult {
+/**
+ * Walks source. `ownDirs` are absolute folders of the tool's own (state_dir): never backed up,
+ * never counted, since the state changes while the run writes it.
+ */
+export function scanTree(source: string, exclude: string[], ownDirs: string[] = []): ScanResult {
   checkSource(source);
+  const own = new Set(ownDirs.map((d) => d.replace(/\/+$/, "")));
   const isExcluded = createExcluder(exclude);
   const out: ScanResult = { files: [], excluded: [], symlinks: [], special: [], failed: [] };
   const root = source.replace(/\/+$/, "") || "/";
@@ -69,6 +74,7 @@ export function scanTree(source: string, exclude: string[]): ScanResult {
         continue;
       }
       if (entry.isDirectory) {
+        if (own.has(abs)) continue;
         if (isExcluded(relPath, true)) out.excluded.push(`${relPath}/`);
         else stack.push(relPath);
         continue;

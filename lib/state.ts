@@ -20,6 +20,7 @@ CREATE TABLE IF NOT EXISTS files (
   recorded_at_ms INTEGER NOT NULL,
   PRIMARY KEY (bucket, key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY,
   started_at TEXT NOT NULL,
@@ -139,6 +140,19 @@ export class SqliteStateStore implements StateStore {
     }
   }
 
+  getMeta(name: string): string | undefined {
+    const row = this.#db.prepare(`SELECT value FROM meta WHERE name = ?`).get(name) as
+      | { value: string }
+      | undefined;
+    return row?.value;
+  }
+
+  setMeta(name: string, value: string): void {
+    this.#db.prepare(
+      `INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
+    ).run(name, value);
+  }
+
   recordRun(run: RunRecord): void {
     this.#db.prepare(
       `INSERT INTO runs (started_at, status, uploaded, skipped, errors, bytes_uploaded, duration_ms)
@@ -167,6 +181,10 @@ export class ReadOnlyState implements StateStore {
     return this.inner.loadAll();
   }
   record(_row: StateRow): void {}
+  getMeta(name: string): string | undefined {
+    return this.inner.getMeta(name);
+  }
+  setMeta(_name: string, _value: string): void {}
   flush(): void {}
   close(): void {
     this.inner.close();

@@ -89,6 +89,10 @@ export interface Plan {
   failed: PathFailure[];
   symlinks: string[];
   special: string[];
+  /** Files whose content was read to decide (the fast path left doubt). */
+  hashed: number;
+  /** Per bucket, every key the source holds now (for the run manifest). */
+  present: Map<string, string[]>;
 }
 
 /** The outcome of a run, reported on stdout, as JSON and through SNS. */
@@ -106,6 +110,8 @@ export interface Summary {
   symlinks: number;
   special: number;
   bytesUploaded: number;
+  /** Files read to decide whether they changed (0 in a steady state). */
+  hashed: number;
   durationMs: number;
   requests: Record<string, number>;
   failures: PathFailure[];

@@ -3,6 +3,7 @@ import type { Config } from "./config.ts";
 import type { ObjectStore } from "./ports.ts";
 import type { RemoteObject } from "./types.ts";
 import { UsageError } from "./errors.ts";
+import { manifestKey } from "./manifest.ts";
 
 export interface CategoryListing {
   category: string;
@@ -32,7 +33,8 @@ export async function listCategories(
   return await Promise.all(
     selectCategories(config, only).map(async (c) => {
       const objects: RemoteObject[] = [];
-      for await (const o of store.list(c.bucket, prefix)) objects.push(o);
+      const reserved = manifestKey(config.keyPrefix);
+      for await (const o of store.list(c.bucket, prefix)) if (o.key !== reserved) objects.push(o);
       return { category: c.name, bucket: c.bucket, objects };
     }),
   );

@@ -134,6 +134,7 @@ export class S3Store implements ObjectStore {
         Metadata?: Record<string, string>;
         VersionId?: string;
         Restore?: string;
+        ServerSideEncryption?: string;
       }>("HeadObject", new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
       return {
         key,
@@ -144,6 +145,7 @@ export class S3Store implements ObjectStore {
         metadata: out.Metadata ?? {},
         versionId: out.VersionId,
         restore: restoreState(out.Restore),
+        sse: out.ServerSideEncryption,
       };
     } catch (err) {
       if (isNotFound(err)) return undefined;

@@ -81,10 +81,12 @@ export class S3Store implements ObjectStore {
   }
 
   /** Sends a command, counting every attempt (the SDK retries throttles and 5xx). */
-  async #send<T>(op: string, command: unknown): Promise<T> {
+  async #send<T>(op: string, command: unknown, signal?: AbortSignal): Promise<T> {
     try {
       // deno-lint-ignore no-explicit-any
-      const out = await this.#client.send(command as any) as T & SdkError;
+      const out = await this.#client.send(command as any, signal ? { abortSignal: signal } : {}) as
+        & T
+        & SdkError;
       this.#counts[op] = (this.#counts[op] ?? 0) + (out?.$metadata?.attempts ?? 1);
       return out;
     } catch (err) {
@@ -205,6 +207,8 @@ export class S3Store implements ObjectStore {
             ContentMD5: part.md5Base64,
             ChecksumSHA256: this.#sha256 ? part.sha256Base64 : undefined,
           }),
+          // SIGINT/SIGTERM: parts in flight are cut off, then the upload is aborted below.
+          req.signal,
         );
         done[i] = {
           PartNumber: i + 1,

@@ -3,8 +3,8 @@ import { Argument, Command } from "@commander-js/extra-typings";
 import {
   completionScript,
   type ProgramSpec,
-  SHELLS,
   type Shell,
+  SHELLS,
   specFromCommander,
 } from "./completions.ts";
 
@@ -175,7 +175,11 @@ Deno.test({
       // -c completes file names.
       const dir = Deno.makeTempDirSync();
       Deno.writeTextFileSync(`${dir}/s3backup.toml`, "");
-      const r = await sh("bash", ["--norc", "-c", complete(["s3backup", "run", "-c", `${dir}/s3b`])]);
+      const r = await sh("bash", [
+        "--norc",
+        "-c",
+        complete(["s3backup", "run", "-c", `${dir}/s3b`]),
+      ]);
       assert.equal(r.stdout.trim(), `${dir}/s3backup.toml`);
       Deno.removeSync(dir, { recursive: true });
     } finally {
@@ -215,7 +219,11 @@ Deno.test({
       const r = await sh("fish", ["--no-execute", path]);
       assert.equal(r.code, 0, r.stderr);
       const complete = async (line: string) => {
-        const out = await sh("fish", ["--no-config", "-c", `source ${path}; complete -C '${line}'`]);
+        const out = await sh("fish", [
+          "--no-config",
+          "-c",
+          `source ${path}; complete -C '${line}'`,
+        ]);
         assert.equal(out.code, 0, out.stderr);
         return out.stdout.split("\n").filter((l) => l !== "").map((l) => l.split("\t")[0]);
       };

@@ -117,7 +117,7 @@ Deno.test("ProgressDisplay: redraws at most every minIntervalMs, ends with a new
   const { p, out, advance } = harness();
   p.start({ files: 100, bytes: 100 });
   assert.equal(out.length, 1);
-  assert.match(out[0], /^\r\x1b\[KUploading 0\/100 files/);
+  assert.ok(out[0].startsWith("\r\x1b[KUploading 0/100 files"), out[0]);
   for (let i = 1; i <= 100; i++) {
     advance(10); // 100 files in one second
     p.update({ files: i, bytes: i });
@@ -149,7 +149,7 @@ Deno.test("ProgressDisplay: a log line clears the progress line and it is redraw
   advance(250);
   p.log("line one\n");
   assert.deepEqual(out.slice(1, 3), ["\r\x1b[K", "line one\n"]);
-  assert.match(out[3], /^\r\x1b\[KUploading 0\/2 files/);
+  assert.ok(out[3].startsWith("\r\x1b[KUploading 0/2 files"), out[3]);
   // A redraw after a log line does not use up the rate limit.
   p.update({ files: 1, bytes: 1 });
   assert.match(out.at(-1)!, /Uploading 1\/2 files/);

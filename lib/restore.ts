@@ -11,6 +11,7 @@ import type { Logger, ObjectStore } from "./ports.ts";
 import type { PathFailure } from "./types.ts";
 import { describeError, ExitCode } from "./errors.ts";
 import { forEachPool } from "./pool.ts";
+import { digestFile } from "./digest.ts";
 import { SHA256_METADATA } from "./plan.ts";
 import { selectCategories } from "./verify.ts";
 import { manifestKey, readManifest } from "./manifest.ts";
@@ -53,6 +54,8 @@ export interface RestoreReport {
   >;
   /** Files that exist under --to and would be overwritten (refused without --overwrite). */
   conflicts: string[];
+  /** Files already under --to with exactly the content to restore (skipped). */
+  alreadyPresent: number;
 }
 
 async function candidates(config: Config, store: ObjectStore, opts: RestoreOptions) {
@@ -94,6 +97,20 @@ async function presentAt(store: ObjectStore, bucket: string, key: string, at: Da
     manifest.versionId === "null" ? undefined : manifest.versionId,
   );
   return keys ? { keys, time: manifest.lastModified } : undefined;
+}
+
+async function alreadyRestored(c: RestoreCandidate, to: string, store: ObjectStore): Promise<boolean> {
+  const path = join(to, c.relPath);
+  try {
+    const st = await Deno.lstat(path);
+    if (!st.isFile || st.size !== c.version.size) return false;
+    const head = await store.head(c.bucket, c.key, c.version.versionId === "null" ? undefined : c.version.versionId);
+    const recorded = head?.metadata[SHA256_METADATA]?.toLowerCase();
+    if (!recorded) return false;
+    return (await digestFile(path, st.size)).sha256Hex === recorded;
+  } catch {
+    return false;
+  }
 }
 
 function exists(path: string): boolean {
@@ -171,13 +188,25 @@ export async function runRestore(
     failures: [],
     planned: [],
     conflicts: [],
+    alreadyPresent: 0,
   };
-  const { list, unsafe } = await candidates(config, store, opts);
+  const found = await candidates(config, store, opts);
+  let list = found.list;
+  const unsafe = found.unsafe;
   report.failures.push(...unsafe);
   for (const u of unsafe) logger.error(`Refusing to restore ${u.path}: ${u.error}`);
 
   if (!opts.overwrite) {
-    report.conflicts = list.filter((c) => exists(join(opts.to, c.relPath))).map((c) => c.relPath);
+    const existing = list.filter((c) => exists(join(opts.to, c.relPath)));
+    const identical = new Set<RestoreCandidate>();
+    // A file already restored with the very content of that version (a rerun after Glacier
+    // restores finished) is skipped, not a conflict.
+    await forEachPool(existing, opts.concurrency, async (c) => {
+      if (await alreadyRestored(c, opts.to, store)) identical.add(c);
+    });
+    report.alreadyPresent = identical.size;
+    report.conflicts = existing.filter((c) => !identical.has(c)).map((c) => c.relPath);
+    list = list.filter((c) => !identical.has(c));
     if (report.conflicts.length > 0) {
       logger.error(
         `${report.conflicts.length} files already exist under ${opts.to}; nothing was restored ` +
@@ -238,6 +267,7 @@ export function formatRestoreReport(r: RestoreReport): string {
     r.dryRun ? "Restore dry run." : "Restore completed.",
     `Files restored: ${r.restored}`,
     `Files pending (Glacier restore requested): ${r.pending.length}`,
+    `Files already present with the same content: ${r.alreadyPresent}`,
     `Errors encountered: ${r.failures.length}`,
     `As of: ${r.at}`,
     `Target: ${r.to}`,

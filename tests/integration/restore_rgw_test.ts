@@ -124,6 +124,12 @@ Deno.test({
       const srcM = Deno.statSync(`${t.src}/photos/cat.jpg`).mtime!.getTime();
       assert.equal(Deno.statSync(`${t.dir}/then/photos/cat.jpg`).mtime!.getTime(), srcM);
 
+      // A rerun into the same folder skips what is already there with that content.
+      const rerun = await t.cli("restore", "--to", `${t.dir}/then`, "--at", firstMoment);
+      assert.equal(rerun.code, 0, rerun.stdout + rerun.stderr);
+      assert.match(rerun.stdout, /Files restored: 0\n/);
+      assert.match(rerun.stdout, /Files already present with the same content: 4\n/);
+
       const now = await t.cli("restore", "--to", `${t.dir}/now`);
       assert.equal(now.code, 0, now.stderr);
       assert.deepEqual(readTree(`${t.dir}/now`), readTree(t.src), "report.pdf absent, notes v2");

@@ -107,7 +107,10 @@ async function runCommand(opts: {
     openState: () =>
       dryRun
         ? new ReadOnlyState(SqliteStateStore.openReadOnlyCopy(config.stateDir))
-        : SqliteStateStore.open(config.stateDir),
+        : SqliteStateStore.open(config.stateDir, (aside, why) =>
+          logger.warn(
+            `State database was unreadable (${why}); moved to ${aside} and starting anew`,
+          )),
   }, {
     dryRun,
     checksum: opts.checksum ?? false,

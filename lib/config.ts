@@ -305,7 +305,9 @@ export function parseConfigText(text: string, path: string): Config {
     doc = parseToml(text) as Table;
   } catch (err) {
     const msg = err instanceof Error ? err.message.split("\n")[0] : String(err);
-    throw new ConfigError(`${path}: invalid TOML: ${msg}`);
+    const { line, column } = (err ?? {}) as { line?: number; column?: number };
+    const where = line ? ` at line ${line}${column ? `, column ${column}` : ""}` : "";
+    throw new ConfigError(`${path}: invalid TOML${where}: ${msg}`);
   }
   try {
     return configFromToml(doc, dirname(resolve(path)), resolve(path));

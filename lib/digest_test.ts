@@ -171,7 +171,11 @@ Deno.test("digestFile throws when the file grew or shrank since the scan", async
     await Deno.writeFile(path, bytesOf(2 * MiB + 1));
     const size = 2 * MiB + 1;
     for (const seen of [size - 1, size - MiB, 0, size + 1, size + 5 * MiB]) {
-      await assert.rejects(digestFile(path, seen, MiB), /changed while it was read/, `seen ${seen}`);
+      await assert.rejects(
+        digestFile(path, seen, MiB),
+        /changed while it was read/,
+        `seen ${seen}`,
+      );
     }
     await assert.rejects(digestFile(`${dir}/missing`, 1), Deno.errors.NotFound);
   } finally {

@@ -81,5 +81,7 @@ Deno.test("forEachPool rethrows the first error and starts no item after it", as
   assert.equal(startedAfterError, 0, `started after the error: ${startedAfterError}`);
   assert.ok(started.length < 50);
   // In-flight calls were allowed to settle before the rejection.
-  for (const i of started.filter((i) => i !== 5 && i !== 6)) assert.ok(finished.includes(i), `${i}`);
+  for (const i of started.filter((i) => i !== 5 && i !== 6)) {
+    assert.ok(finished.includes(i), `${i}`);
+  }
 });

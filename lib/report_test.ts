@@ -113,9 +113,17 @@ Deno.test("outcomeWord and snsSubject say OK / FAILED / INTERRUPTED", () => {
     { name: "clean run", s: summary(), word: "OK" },
     { name: "errors > 0", s: summary({ status: "FAILED", errors: 1 }), word: "FAILED" },
     { name: "errors > 0 even if status says OK", s: summary({ errors: 4 }), word: "FAILED" },
-    { name: "fatal", s: summary({ status: "FAILED", fatal: "source directory does not exist" }), word: "FAILED" },
+    {
+      name: "fatal",
+      s: summary({ status: "FAILED", fatal: "source directory does not exist" }),
+      word: "FAILED",
+    },
     { name: "interrupted", s: summary({ status: "INTERRUPTED" }), word: "INTERRUPTED" },
-    { name: "interrupted with errors", s: summary({ status: "INTERRUPTED", errors: 2 }), word: "INTERRUPTED" },
+    {
+      name: "interrupted with errors",
+      s: summary({ status: "INTERRUPTED", errors: 2 }),
+      word: "INTERRUPTED",
+    },
   ];
   for (const c of cases) {
     assert.equal(outcomeWord(c.s), c.word, c.name);

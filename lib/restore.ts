@@ -99,12 +99,20 @@ async function presentAt(store: ObjectStore, bucket: string, key: string, at: Da
   return keys ? { keys, time: manifest.lastModified } : undefined;
 }
 
-async function alreadyRestored(c: RestoreCandidate, to: string, store: ObjectStore): Promise<boolean> {
+async function alreadyRestored(
+  c: RestoreCandidate,
+  to: string,
+  store: ObjectStore,
+): Promise<boolean> {
   const path = join(to, c.relPath);
   try {
     const st = await Deno.lstat(path);
     if (!st.isFile || st.size !== c.version.size) return false;
-    const head = await store.head(c.bucket, c.key, c.version.versionId === "null" ? undefined : c.version.versionId);
+    const head = await store.head(
+      c.bucket,
+      c.key,
+      c.version.versionId === "null" ? undefined : c.version.versionId,
+    );
     const recorded = head?.metadata[SHA256_METADATA]?.toLowerCase();
     if (!recorded) return false;
     return (await digestFile(path, st.size)).sha256Hex === recorded;

@@ -63,14 +63,47 @@ export class SqliteStateStore implements StateStore {
     );
   }
 
-  /** Opens (creating if needed) state_dir/state.db. */
-  static open(stateDir: string): SqliteStateStore {
+  /**
+   * Opens (creating if needed) state_dir/state.db. A corrupt database is moved aside and a new
+   * one started: the next run re-verifies against the buckets, it never loses a change.
+   */
+  static open(
+    stateDir: string,
+    onCorrupt?: (movedTo: string, why: string) => void,
+  ): SqliteStateStore {
     const path = join(stateDir, STATE_FILE);
     preparePrivateFile(stateDir, path);
+    try {
+      return new SqliteStateStore(SqliteStateStore.#openAt(path));
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      if (!/not a database|malformed|corrupt/i.test(why)) throw err;
+      const aside = `${path}.corrupt-${Date.now()}`;
+      Deno.renameSync(path, aside);
+      for (const ext of ["-wal", "-shm"]) {
+        try {
+          Deno.renameSync(path + ext, aside + ext);
+        } catch { /* absent */ }
+      }
+      onCorrupt?.(aside, why);
+      preparePrivateFile(stateDir, path);
+      return new SqliteStateStore(SqliteStateStore.#openAt(path));
+    }
+  }
+
+  static #openAt(path: string): DatabaseSync {
     const db = new DatabaseSync(path);
-    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
-    db.exec(SCHEMA);
-    return new SqliteStateStore(db);
+    try {
+      db.exec(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
+      );
+      db.exec(SCHEMA);
+      db.prepare("SELECT count(*) FROM files").get();
+      return db;
+    } catch (err) {
+      db.close();
+      throw err;
+    }
   }
 
   /** An in-memory database: dry runs read the real one through this when it exists. */

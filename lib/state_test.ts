@@ -52,7 +52,10 @@ Deno.test("SqliteStateStore: record, flush, reopen, loadAll round trip", () => {
       const all = again.loadAll();
       assert.equal(all.size, 3);
       assert.deepEqual(all.get(stateKey("acme-photos", "dir/file-1.pdf")), row(1));
-      assert.deepEqual(all.get(stateKey("acme-docs", "dir/file-2.pdf")), row(2, { size: 7, sha256: "f".repeat(64) }));
+      assert.deepEqual(
+        all.get(stateKey("acme-docs", "dir/file-2.pdf")),
+        row(2, { size: 7, sha256: "f".repeat(64) }),
+      );
       assert.deepEqual(all.get(stateKey("acme-photos", "dir/file-3.pdf")), row(3));
       // Same key in two buckets: two rows.
       again.record(row(1, { bucket: "acme-docs" }));

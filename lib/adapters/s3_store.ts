@@ -312,8 +312,14 @@ export class S3Store implements ObjectStore {
         });
       for (const v of out.Versions ?? []) add(v, false);
       for (const m of out.DeleteMarkers ?? []) add(m, true);
+      // Per key newest first; at equal times the latest (e.g. a delete marker) first.
       page.sort((a, b) =>
-        a.key < b.key ? -1 : a.key > b.key ? 1 : b.lastModified.getTime() - a.lastModified.getTime()
+        a.key < b.key
+          ? -1
+          : a.key > b.key
+          ? 1
+          : b.lastModified.getTime() - a.lastModified.getTime() ||
+            Number(b.isLatest) - Number(a.isLatest)
       );
       yield* page;
       keyMarker = out.IsTruncated ? out.NextKeyMarker : undefined;

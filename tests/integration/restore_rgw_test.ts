@@ -156,7 +156,15 @@ Deno.test({
       const only = await t.cli("restore", "--to", `${t.dir}/only`, "--category", "photos");
       assert.equal(only.code, 0, only.stderr);
       assert.deepEqual(Object.keys(readTree(`${t.dir}/only`)), ["photos/cat.jpg"]);
-      const pre = await t.cli("restore", "--to", `${t.dir}/pre`, "--prefix", "no", "--at", firstMoment);
+      const pre = await t.cli(
+        "restore",
+        "--to",
+        `${t.dir}/pre`,
+        "--prefix",
+        "no",
+        "--at",
+        firstMoment,
+      );
       assert.equal(pre.code, 0, pre.stderr);
       assert.deepEqual(readTree(`${t.dir}/pre`), { "notes.txt": "notes v1\n" });
     } finally {

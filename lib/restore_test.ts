@@ -1,0 +1,151 @@
+/** restore's decisions against the versioned in-memory store: Glacier, point in time, safety. */
+import assert from "node:assert/strict";
+import { Readable } from "node:stream";
+import { MemoryStore } from "../tests/fakes/memory_store.ts";
+import { FixedClock } from "../tests/fakes/fixed_clock.ts";
+import { configFromToml } from "./config.ts";
+import { DigestBuilder } from "./digest.ts";
+import { runRestore } from "./restore.ts";
+import type { Logger } from "./ports.ts";
+
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+const config = configFromToml({
+  source: "/src",
+  state_dir: "/state",
+  categories: { documents: { bucket: "docs", extensions: [".txt"] } },
+}, "/");
+
+async function putText(store: MemoryStore, key: string, text: string) {
+  const bytes = new TextEncoder().encode(text);
+  const b = new DigestBuilder(bytes.length, 8 * 1024 * 1024);
+  b.update(bytes);
+  const digest = b.finish();
+  await store.put({
+    bucket: "docs",
+    key,
+    size: bytes.length,
+    open: (s, e) => Readable.from([bytes.subarray(s, e)]),
+    digest,
+    contentType: "text/plain",
+    metadata: { sha256: digest.sha256Hex, mtime: "2026-01-01T00:00:00.000Z" },
+  });
+}
+
+function restore(store: MemoryStore, to: string, at: Date, extra = {}) {
+  return runRestore(config, { store, logger: quiet }, {
+    to,
+    at,
+    overwrite: false,
+    dryRun: false,
+    concurrency: 4,
+    ...extra,
+  });
+}
+
+Deno.test("restore: Glacier objects are requested, reported pending (exit 1), restored on a later rerun", async () => {
+  const clock = new FixedClock("2026-03-01T00:00:00Z");
+  const store = new MemoryStore({ clock });
+  store.createBucket("docs");
+  await putText(store, "a.txt", "hot file");
+  await putText(store, "old/b.txt", "archived file");
+  store.setStorageClass("docs", "old/b.txt", "GLACIER");
+  const to = Deno.makeTempDirSync();
+  const now = new Date("2026-03-02T00:00:00Z");
+  try {
+    const first = await restore(store, to, now);
+    assert.equal(first.exitCode, 1);
+    assert.equal(first.report.restored, 1);
+    assert.deepEqual(first.report.pending, [{
+      path: "old/b.txt",
+      storageClass: "GLACIER",
+      wait: "3-5 hours",
+    }]);
+    assert.equal(store.requestCounts().RestoreObject, 1);
+    assert.equal(Deno.readTextFileSync(`${to}/a.txt`), "hot file");
+    assert.throws(() => Deno.statSync(`${to}/old/b.txt`));
+
+    // Still thawing: no second restore request, still pending; a.txt is skipped as identical.
+    const second = await restore(store, to, now);
+    assert.equal(second.exitCode, 1);
+    assert.equal(second.report.pending.length, 1);
+    assert.equal(second.report.alreadyPresent, 1);
+    assert.equal(store.requestCounts().RestoreObject, 1);
+
+    store.completeRestores();
+    const third = await restore(store, to, now);
+    assert.equal(third.exitCode, 0, JSON.stringify(third.report));
+    assert.equal(third.report.restored, 1);
+    assert.equal(Deno.readTextFileSync(`${to}/old/b.txt`), "archived file");
+    assert.equal(Deno.statSync(`${to}/old/b.txt`).mtime!.toISOString(), "2026-01-01T00:00:00.000Z");
+  } finally {
+    Deno.removeSync(to, { recursive: true });
+  }
+});
+
+Deno.test("restore: the newest version at --at; a delete marker then means absent", async () => {
+  const clock = new FixedClock("2026-03-01T00:00:00Z");
+  const store = new MemoryStore({ clock });
+  store.createBucket("docs");
+  await putText(store, "a.txt", "v1");
+  await putText(store, "gone.txt", "was here");
+  clock.set("2026-03-02T00:00:00Z");
+  await putText(store, "a.txt", "v2");
+  store.deleteObject("docs", "gone.txt");
+  const then = Deno.makeTempDirSync();
+  const now = Deno.makeTempDirSync();
+  try {
+    assert.equal((await restore(store, then, new Date("2026-03-01T12:00:00Z"))).exitCode, 0);
+    assert.equal(Deno.readTextFileSync(`${then}/a.txt`), "v1");
+    assert.equal(Deno.readTextFileSync(`${then}/gone.txt`), "was here");
+    assert.equal((await restore(store, now, new Date("2026-03-03T00:00:00Z"))).exitCode, 0);
+    assert.equal(Deno.readTextFileSync(`${now}/a.txt`), "v2");
+    assert.throws(() => Deno.statSync(`${now}/gone.txt`));
+  } finally {
+    Deno.removeSync(then, { recursive: true });
+    Deno.removeSync(now, { recursive: true });
+  }
+});
+
+Deno.test("restore: keys that would escape the target folder are refused and reported", async () => {
+  const store = new MemoryStore();
+  store.createBucket("docs");
+  const parent = Deno.makeTempDirSync();
+  const to = `${parent}/target`;
+  try {
+    for (const key of ["../escape.txt", "a/../../escape2.txt", "/abs.txt", "ok.txt", "a//b.txt"]) {
+      await putText(store, key, "x");
+    }
+    const r = await restore(store, to, new Date(Date.now() + 1000));
+    assert.equal(r.exitCode, 1);
+    assert.equal(r.report.restored, 1);
+    assert.deepEqual(
+      r.report.failures.map((f) => f.path).sort(),
+      [
+        "s3://docs//abs.txt",
+        "s3://docs/../escape.txt",
+        "s3://docs/a//b.txt",
+        "s3://docs/a/../../escape2.txt",
+      ].sort(),
+    );
+    assert.deepEqual([...Deno.readDirSync(parent)].map((e) => e.name), ["target"]);
+    assert.deepEqual([...Deno.readDirSync(to)].map((e) => e.name), ["ok.txt"]);
+  } finally {
+    Deno.removeSync(parent, { recursive: true });
+  }
+});
+
+Deno.test("restore: a checksum mismatch is an error and leaves nothing behind", async () => {
+  const store = new MemoryStore();
+  store.createBucket("docs");
+  await putText(store, "a.txt", "good content");
+  store.corrupt("docs", "a.txt", new TextEncoder().encode("evil content"));
+  const to = Deno.makeTempDirSync();
+  try {
+    const r = await restore(store, to, new Date(Date.now() + 1000));
+    assert.equal(r.exitCode, 1);
+    assert.match(r.report.failures[0].error, /checksum mismatch/);
+    assert.deepEqual([...Deno.readDirSync(to)], []);
+  } finally {
+    Deno.removeSync(to, { recursive: true });
+  }
+});

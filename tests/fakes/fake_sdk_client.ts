@@ -1,0 +1,69 @@
+/**
+ * A fake AWS SDK v3 client: records every command it is sent (class name and input) and
+ * answers from per-command handlers. A handler returns the response (merged over a default
+ * `$metadata` of HTTP 200, 1 attempt) or throws an SDK-shaped error (see s3Error).
+ */
+import { Buffer } from "node:buffer";
+import type { Readable } from "node:stream";
+
+export interface SentCommand {
+  /** The command's class name, e.g. "PutObjectCommand". */
+  name: string;
+  // deno-lint-ignore no-explicit-any
+  input: any;
+}
+
+// deno-lint-ignore no-explicit-any
+export type Handler = (input: any, callIndex: number) => unknown;
+
+export class FakeSdkClient {
+  readonly sent: SentCommand[] = [];
+  readonly #handlers = new Map<string, Handler>();
+  readonly #calls = new Map<string, number>();
+
+  constructor(handlers: Record<string, Handler> = {}) {
+    for (const [name, h] of Object.entries(handlers)) this.#handlers.set(name, h);
+  }
+
+  /** Sets the handler of a command class name ("PutObjectCommand"). */
+  on(name: string, handler: Handler): this {
+    this.#handlers.set(name, handler);
+    return this;
+  }
+
+  async send(command: { input: unknown }): Promise<unknown> {
+    const name = command.constructor.name;
+    this.sent.push({ name, input: command.input });
+    const n = this.#calls.get(name) ?? 0;
+    this.#calls.set(name, n + 1);
+    const handler = this.#handlers.get(name);
+    if (handler === undefined) throw new Error(`FakeSdkClient: no handler for ${name}`);
+    const out = await handler(command.input, n);
+    const meta = (out as { $metadata?: object } | undefined)?.$metadata;
+    return {
+      ...(out as object | undefined),
+      $metadata: { httpStatusCode: 200, attempts: 1, ...meta },
+    };
+  }
+
+  /** Names of the commands sent, in order. */
+  names(): string[] {
+    return this.sent.map((c) => c.name);
+  }
+
+  /** The commands of one class, in order. */
+  of(name: string): SentCommand[] {
+    return this.sent.filter((c) => c.name === name);
+  }
+}
+
+/** Reads a request body (the adapter passes node Readables) to bytes. */
+export async function readBody(body: unknown): Promise<Uint8Array> {
+  if (body instanceof Uint8Array) return body;
+  if (typeof body === "string") return Buffer.from(body);
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body as Readable) {
+    chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk as Uint8Array);
+  }
+  return Buffer.concat(chunks);
+}

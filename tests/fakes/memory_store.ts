@@ -1,0 +1,432 @@
+/**
+ * A working in-memory S3 for tests: versioned buckets, Content-MD5 / SHA-256 verification of
+ * every PUT and part (BadDigest, like S3), the 5 MiB multipart minimum, Glacier-class objects
+ * that must be restored before a GET, and request counts under the S3 operation names the
+ * S3 adapter counts. Errors are shaped like the AWS SDK's (name, Code, $metadata).
+ *
+ * Test helpers (not counted as requests, they act "behind the tool's back"): createBucket,
+ * deleteObject (adds a delete marker), corrupt, setStorageClass, completeRestores, failNext,
+ * readBytes, contentTypeOf.
+ */
+import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
+import type {
+  Clock,
+  GetResult,
+  ObjectHead,
+  ObjectStore,
+  ObjectVersion,
+  PutRequest,
+  PutResult,
+  RestoreRequestOutcome,
+} from "../../lib/ports.ts";
+import type { RemoteObject } from "../../lib/types.ts";
+
+/** Storage classes whose objects must be restored before they can be read. */
+export const ARCHIVE_CLASSES: ReadonlySet<string> = new Set(["GLACIER", "DEEP_ARCHIVE"]);
+/** S3's minimum size of every multipart part but the last. */
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+
+/** An error shaped like the AWS SDK v3's service exceptions. */
+export function s3Error(
+  name: string,
+  message: string,
+  httpStatusCode: number,
+  attempts = 1,
+): Error & { name: string; Code: string; $metadata: { httpStatusCode: number; attempts: number } } {
+  return Object.assign(new Error(message), {
+    name,
+    Code: name,
+    $fault: httpStatusCode >= 500 ? "server" : "client",
+    $metadata: { httpStatusCode, attempts },
+  });
+}
+
+interface StoredVersion {
+  versionId: string;
+  isDeleteMarker: boolean;
+  body: Uint8Array;
+  metadata: Record<string, string>;
+  contentType: string;
+  etag: string;
+  lastModified: Date;
+  storageClass: string;
+  restore?: { ongoing: boolean; expiry?: Date; days: number };
+}
+
+interface InjectedFailure {
+  op: string;
+  key?: string;
+  error: Error;
+  times: number;
+}
+
+export interface MemoryStoreOptions {
+  /** Stamps lastModified of puts and delete markers; default: the wall clock. */
+  clock?: Clock;
+  /** Keys per ListObjectsV2 / ListObjectVersions page (S3: 1000). */
+  pageSize?: number;
+}
+
+async function readAll(stream: Readable): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of stream) {
+    chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk as Uint8Array);
+  }
+  return Buffer.concat(chunks);
+}
+
+function md5(bytes: Uint8Array) {
+  return createHash("md5").update(bytes).digest();
+}
+
+function sha256Base64(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("base64");
+}
+
+/** S3 orders keys by their UTF-8 bytes. */
+function compareKeys(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}
+
+export class MemoryStore implements ObjectStore {
+  readonly #buckets = new Map<string, Map<string, StoredVersion[]>>();
+  readonly #counts: Record<string, number> = {};
+  readonly #clock: Clock;
+  readonly #pageSize: number;
+  readonly #failures: InjectedFailure[] = [];
+  #nextVersion = 0;
+
+  constructor(opts: MemoryStoreOptions = {}) {
+    this.#clock = opts.clock ?? { now: () => new Date() };
+    this.#pageSize = opts.pageSize ?? 1000;
+  }
+
+  // ---------------------------------------------------------------- test helpers
+
+  createBucket(name: string): void {
+    if (!this.#buckets.has(name)) this.#buckets.set(name, new Map());
+  }
+
+  /** Adds a delete marker, as a DELETE on a versioned bucket does. */
+  deleteObject(bucket: string, key: string): void {
+    const versions = this.#bucket(bucket).get(key);
+    if (versions === undefined || versions[0].isDeleteMarker) return;
+    versions.unshift({
+      versionId: this.#newVersionId(),
+      isDeleteMarker: true,
+      body: new Uint8Array(),
+      metadata: {},
+      contentType: "",
+      etag: "",
+      lastModified: this.#clock.now(),
+      storageClass: "STANDARD",
+    });
+  }
+
+  /** Overwrites the current version's bytes, keeping its metadata and ETag (bit rot). */
+  corrupt(bucket: string, key: string, bytes: Uint8Array): void {
+    const v = this.#find(bucket, key, undefined);
+    if (v === undefined) throw new Error(`MemoryStore.corrupt: no object ${bucket}/${key}`);
+    v.body = bytes.slice();
+  }
+
+  setStorageClass(bucket: string, key: string, storageClass: string, versionId?: string): void {
+    const v = this.#find(bucket, key, versionId);
+    if (v === undefined) throw new Error(`MemoryStore.setStorageClass: no object ${bucket}/${key}`);
+    v.storageClass = storageClass;
+    v.restore = undefined;
+  }
+
+  /** Finishes every pending Glacier restore; returns how many were finished. */
+  completeRestores(): number {
+    let n = 0;
+    for (const bucket of this.#buckets.values()) {
+      for (const versions of bucket.values()) {
+        for (const v of versions) {
+          if (v.restore?.ongoing) {
+            v.restore = {
+              ongoing: false,
+              days: v.restore.days,
+              expiry: new Date(this.#clock.now().getTime() + v.restore.days * 86_400_000),
+            };
+            n++;
+          }
+        }
+      }
+    }
+    return n;
+  }
+
+  /** The next `times` requests of operation `op` (on `key`, if given) fail with `error`. */
+  failNext(op: string, error: Error, opts: { key?: string; times?: number } = {}): void {
+    this.#failures.push({ op, key: opts.key, error, times: opts.times ?? 1 });
+  }
+
+  /** The stored bytes of the current (or given) version, without counting a request. */
+  readBytes(bucket: string, key: string, versionId?: string): Uint8Array | undefined {
+    return this.#find(bucket, key, versionId)?.body.slice();
+  }
+
+  contentTypeOf(bucket: string, key: string, versionId?: string): string | undefined {
+    return this.#find(bucket, key, versionId)?.contentType;
+  }
+
+  /** Current (not deleted) keys of a bucket, in S3 order. */
+  keys(bucket: string): string[] {
+    return [...this.#bucket(bucket).entries()]
+      .filter(([, versions]) => !versions[0].isDeleteMarker)
+      .map(([key]) => key)
+      .sort(compareKeys);
+  }
+
+  // ---------------------------------------------------------------- ObjectStore
+
+  requestCounts(): Record<string, number> {
+    return { ...this.#counts };
+  }
+
+  async *list(bucket: string, prefix: string): AsyncIterable<RemoteObject> {
+    this.#count("ListObjectsV2");
+    const b = this.#bucket(bucket);
+    const current: RemoteObject[] = [];
+    for (const key of [...b.keys()].sort(compareKeys)) {
+      if (!key.startsWith(prefix)) continue;
+      const v = b.get(key)![0];
+      if (v.isDeleteMarker) continue;
+      current.push(this.#remote(key, v));
+    }
+    for (let i = 0; i < current.length; i++) {
+      if (i > 0 && i % this.#pageSize === 0) this.#count("ListObjectsV2");
+      yield current[i];
+    }
+  }
+
+  head(bucket: string, key: string, versionId?: string): Promise<ObjectHead | undefined> {
+    try {
+      this.#count("HeadObject", key);
+      const v = this.#find(bucket, key, versionId);
+      return Promise.resolve(v === undefined ? undefined : this.#head(key, v));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  async get(bucket: string, key: string, versionId?: string): Promise<GetResult | undefined> {
+    this.#count("GetObject", key);
+    const v = this.#find(bucket, key, versionId);
+    if (v === undefined) return undefined;
+    if (ARCHIVE_CLASSES.has(v.storageClass) && !(v.restore && !v.restore.ongoing)) {
+      throw s3Error(
+        "InvalidObjectState",
+        "The operation is not valid for the object's storage class",
+        403,
+      );
+    }
+    await Promise.resolve();
+    return { ...this.#head(key, v), body: Readable.from([v.body.slice()]) };
+  }
+
+  async *listVersions(bucket: string, prefix: string): AsyncIterable<ObjectVersion> {
+    this.#count("ListObjectVersions");
+    const b = this.#bucket(bucket);
+    const out: ObjectVersion[] = [];
+    for (const key of [...b.keys()].sort(compareKeys)) {
+      if (!key.startsWith(prefix)) continue;
+      b.get(key)!.forEach((v, i) =>
+        out.push({
+          ...this.#remote(key, v),
+          versionId: v.versionId,
+          isLatest: i === 0,
+          isDeleteMarker: v.isDeleteMarker,
+        })
+      );
+    }
+    for (let i = 0; i < out.length; i++) {
+      if (i > 0 && i % this.#pageSize === 0) this.#count("ListObjectVersions");
+      yield out[i];
+    }
+  }
+
+  async requestRestore(
+    bucket: string,
+    key: string,
+    versionId: string | undefined,
+    opts: { days: number; tier: string },
+  ): Promise<RestoreRequestOutcome> {
+    this.#count("RestoreObject", key);
+    await Promise.resolve();
+    const v = this.#find(bucket, key, versionId);
+    if (v === undefined) throw s3Error("NoSuchKey", "The specified key does not exist.", 404);
+    if (!ARCHIVE_CLASSES.has(v.storageClass)) {
+      throw s3Error(
+        "InvalidObjectState",
+        "Restore is not allowed for the object's current storage class",
+        403,
+      );
+    }
+    if (!["Standard", "Bulk", "Expedited"].includes(opts.tier)) {
+      throw s3Error("MalformedXML", `invalid tier ${opts.tier}`, 400);
+    }
+    if (v.restore === undefined) {
+      v.restore = { ongoing: true, days: opts.days };
+      return "started";
+    }
+    if (v.restore.ongoing) return "in-progress";
+    v.restore.expiry = new Date(this.#clock.now().getTime() + opts.days * 86_400_000);
+    return "ready";
+  }
+
+  async put(req: PutRequest): Promise<PutResult> {
+    this.#bucket(req.bucket);
+    if (req.signal?.aborted) throw new DOMException("The upload was aborted", "AbortError");
+    const { parts } = req.digest;
+    let body: Uint8Array;
+    let etag: string;
+    if (parts.length <= 1) {
+      this.#count("PutObject", req.key);
+      body = await this.#receive(req, 0, req.size, req.digest.md5Base64, req.digest.sha256Base64);
+      etag = md5(body).toString("hex");
+    } else {
+      this.#count("CreateMultipartUpload", req.key);
+      try {
+        const received: Uint8Array[] = [];
+        let start = 0;
+        for (const [i, part] of parts.entries()) {
+          if (req.signal?.aborted) throw new DOMException("The upload was aborted", "AbortError");
+          this.#count("UploadPart", req.key);
+          if (start !== i * req.digest.partSize) {
+            throw new Error(`MemoryStore: part ${i + 1} does not start at i * partSize`);
+          }
+          received.push(
+            await this.#receive(req, start, start + part.size, part.md5Base64, part.sha256Base64),
+          );
+          start += part.size;
+        }
+        this.#count("CompleteMultipartUpload", req.key);
+        const small = received.findIndex((p, i) =>
+          i < received.length - 1 && p.length < MIN_PART_SIZE
+        );
+        if (small >= 0) {
+          throw s3Error(
+            "EntityTooSmall",
+            `Your proposed upload is smaller than the minimum allowed size (part ${small + 1})`,
+            400,
+          );
+        }
+        body = Buffer.concat(received);
+        if (body.length !== req.size) {
+          throw s3Error("InvalidPart", `parts add up to ${body.length}, not ${req.size}`, 400);
+        }
+        etag = `${md5(Buffer.concat(received.map(md5))).toString("hex")}-${received.length}`;
+      } catch (err) {
+        this.#count("AbortMultipartUpload");
+        throw err;
+      }
+    }
+    const versionId = this.#newVersionId();
+    const metadata: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.metadata)) metadata[k.toLowerCase()] = v;
+    const versions = this.#buckets.get(req.bucket)!.get(req.key) ?? [];
+    versions.unshift({
+      versionId,
+      isDeleteMarker: false,
+      body,
+      metadata,
+      contentType: req.contentType,
+      etag,
+      lastModified: this.#clock.now(),
+      storageClass: "STANDARD",
+    });
+    this.#buckets.get(req.bucket)!.set(req.key, versions);
+    return { etag, versionId };
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  /** Reads [start, end) from the request and checks it as S3 checks what it receives. */
+  async #receive(
+    req: PutRequest,
+    start: number,
+    end: number,
+    md5Base64: string,
+    sha256: string,
+  ): Promise<Uint8Array> {
+    const bytes = await readAll(req.open(start, end));
+    if (bytes.length !== end - start) {
+      throw s3Error(
+        "IncompleteBody",
+        `You did not provide the number of bytes specified by the Content-Length HTTP header ` +
+          `(expected ${end - start}, got ${bytes.length})`,
+        400,
+      );
+    }
+    if (md5(bytes).toString("base64") !== md5Base64) {
+      throw s3Error(
+        "BadDigest",
+        "The Content-MD5 you specified did not match what we received.",
+        400,
+      );
+    }
+    if (sha256Base64(bytes) !== sha256) {
+      throw s3Error(
+        "BadDigest",
+        "The SHA256 you specified did not match the calculated checksum.",
+        400,
+      );
+    }
+    return bytes;
+  }
+
+  #count(op: string, key?: string): void {
+    this.#counts[op] = (this.#counts[op] ?? 0) + 1;
+    const i = this.#failures.findIndex((f) =>
+      f.op === op && (f.key === undefined || f.key === key)
+    );
+    if (i >= 0) {
+      const f = this.#failures[i];
+      if (--f.times <= 0) this.#failures.splice(i, 1);
+      throw f.error;
+    }
+  }
+
+  #bucket(name: string): Map<string, StoredVersion[]> {
+    const b = this.#buckets.get(name);
+    if (b === undefined) throw s3Error("NoSuchBucket", "The specified bucket does not exist", 404);
+    return b;
+  }
+
+  #find(bucket: string, key: string, versionId: string | undefined): StoredVersion | undefined {
+    const versions = this.#bucket(bucket).get(key);
+    if (versions === undefined) return undefined;
+    const v = versionId === undefined
+      ? versions[0]
+      : versions.find((x) => x.versionId === versionId);
+    return v === undefined || v.isDeleteMarker ? undefined : v;
+  }
+
+  #newVersionId(): string {
+    this.#nextVersion++;
+    return `mv${String(this.#nextVersion).padStart(8, "0")}`;
+  }
+
+  #remote(key: string, v: StoredVersion): RemoteObject {
+    return {
+      key,
+      size: v.body.length,
+      etag: v.isDeleteMarker ? undefined : v.etag,
+      lastModified: new Date(v.lastModified),
+      storageClass: v.storageClass,
+    };
+  }
+
+  #head(key: string, v: StoredVersion): ObjectHead {
+    return {
+      ...this.#remote(key, v),
+      metadata: { ...v.metadata },
+      versionId: v.versionId,
+      restore: v.restore ? { ongoing: v.restore.ongoing, expiry: v.restore.expiry } : undefined,
+    };
+  }
+}

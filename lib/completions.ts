@@ -126,12 +126,11 @@ function bashValueCase(fn: string, options: OptionSpec[], indent: string): strin
   for (const o of options) {
     if (!o.value) continue;
     const pattern = flagsOf(o).join("|");
-    let action: string;
-    if (o.value === "file") action = `${fn}_files -f`;
-    else if (o.value === "dir") action = `${fn}_files -d`;
-    else if (o.value === "text") action = "return 0"; // free text: offer nothing
-    else action = `${fn}_words "${bashWords(o.value)}"`;
-    lines.push(`${indent}${pattern}) ${action}; return 0 ;;`);
+    let action = ""; // free text: offer nothing
+    if (o.value === "file") action = `${fn}_files -f; `;
+    else if (o.value === "dir") action = `${fn}_files -d; `;
+    else if (o.value !== "text") action = `${fn}_words "${bashWords(o.value)}"; `;
+    lines.push(`${indent}${pattern}) ${action}return 0 ;;`);
   }
   return lines;
 }

@@ -92,6 +92,22 @@ const INFRA_KEYS = [
 
 /** S3 bucket naming rules (general purpose buckets). */
 const BUCKET_RE = /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const RESERVED_BUCKET = /^(sthree-|amzn-s3-demo-)|(-s3alias|--ol-s3|\.mrap|--x-s3)$/;
+const IP_LIKE = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+export function isValidBucketName(name: string): boolean {
+  return BUCKET_RE.test(name) && !RESERVED_BUCKET.test(name) && !IP_LIKE.test(name);
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return (u.protocol === "http:" || u.protocol === "https:") && u.hostname !== "" &&
+      !/\s/.test(value);
+  } catch {
+    return false;
+  }
+}
 
 function checkKeys(table: Table, allowed: string[], where: string): void {
   for (const key of Object.keys(table)) {
@@ -186,7 +202,7 @@ function parseCategories(raw: Table): Category[] {
     checkKeys(t, CATEGORY_KEYS, where);
     const bucket = nonEmptyStr(t, "bucket", where);
     if (bucket === undefined) throw new ConfigError(`'${where}bucket' is missing`);
-    if (!BUCKET_RE.test(bucket)) {
+    if (!isValidBucketName(bucket)) {
       throw new ConfigError(`'${where}bucket' = '${bucket}' is not a valid S3 bucket name`);
     }
     const exts = strList(t, "extensions", where);
@@ -235,7 +251,7 @@ export function configFromToml(doc: Table, baseDir: string, path?: string): Conf
   const aws = table(doc, "aws", "");
   checkKeys(aws, AWS_KEYS, "aws.");
   const endpoint = nonEmptyStr(aws, "endpoint", "aws.");
-  if (endpoint !== undefined && !/^https?:\/\/[^/\s]+/.test(endpoint)) {
+  if (endpoint !== undefined && !isHttpUrl(endpoint)) {
     throw new ConfigError(`'aws.endpoint' = '${endpoint}' must be an http:// or https:// URL`);
   }
   const restore = table(doc, "restore", "");
@@ -247,7 +263,7 @@ export function configFromToml(doc: Table, baseDir: string, path?: string): Conf
   const notify = table(doc, "notify", "");
   checkKeys(notify, NOTIFY_KEYS, "notify.");
   const pingUrl = nonEmptyStr(notify, "ping_url", "notify.");
-  if (pingUrl !== undefined && !/^https?:\/\//.test(pingUrl)) {
+  if (pingUrl !== undefined && !isHttpUrl(pingUrl)) {
     throw new ConfigError(`'notify.ping_url' must be an http:// or https:// URL`);
   }
   const infra = table(doc, "infra", "");
@@ -353,8 +369,18 @@ export function configFromEnv(env: Record<string, string | undefined>, cwd: stri
   try {
     return configFromToml(doc, cwd);
   } catch (err) {
-    if (err instanceof ConfigError) throw new ConfigError(`environment: ${err.message}`);
-    throw err;
+    if (!(err instanceof ConfigError)) throw err;
+    // Name the variable the user set, not the table key it became.
+    const vars: Record<string, string> = {
+      "categories.documents.bucket": "S3_BUCKET_DOCUMENTS",
+      "categories.photos.bucket": "S3_BUCKET_PHOTOS",
+      "categories.database.bucket": "S3_BUCKET_DATABASE",
+      "aws.sns_topic_arn": "SNS_TOPIC_ARN",
+      "source": "SOURCE_DIR",
+    };
+    let msg = err.message;
+    for (const [key, name] of Object.entries(vars)) msg = msg.replaceAll(`'${key}'`, `$${name}`);
+    throw new ConfigError(`environment: ${msg}`);
   }
 }
 

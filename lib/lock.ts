@@ -59,7 +59,13 @@ export function acquireLock(stateDir: string, hostname: string): Lock {
       holder = JSON.parse(Deno.readTextFileSync(path));
     } catch {
       // Unreadable or half-written: treat as stale only if it is old.
-      const age = Date.now() - (Deno.statSync(path).mtime?.getTime() ?? 0);
+      let mtime: number;
+      try {
+        mtime = Deno.statSync(path).mtime?.getTime() ?? 0;
+      } catch {
+        continue; // released meanwhile: try again
+      }
+      const age = Date.now() - mtime;
       if (age < 10_000) throw new LockHeldError(`another run is starting (lock file ${path})`);
     }
     const sameHost = holder.host === undefined || holder.host === hostname;

@@ -55,8 +55,17 @@ export function summaryLines(s: Summary): string[] {
   return lines;
 }
 
+/** Control characters (a newline in a file name) escaped, so one failure stays one line. */
+export function oneLine(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/[\x00-\x1f\x7f]/g, (c) => {
+    const named: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+    return named[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
+  });
+}
+
 function failureLines(s: Summary): string[] {
-  return s.failures.map((f) => `  ${f.path}: ${f.error}`);
+  return s.failures.map((f) => `  ${oneLine(f.path)}: ${oneLine(f.error)}`);
 }
 
 /** The stdout report. */

@@ -109,16 +109,23 @@ export class SqliteStateStore implements StateStore {
   /** An in-memory database: dry runs read the real one through this when it exists. */
   static openReadOnlyCopy(stateDir: string): SqliteStateStore {
     const path = join(stateDir, STATE_FILE);
-    let db: DatabaseSync;
     try {
       Deno.statSync(path);
-      db = new DatabaseSync(path, { readOnly: true });
-      db.exec("PRAGMA query_only = 1;");
+      const db = new DatabaseSync(path, { readOnly: true });
+      try {
+        db.exec("PRAGMA query_only = 1;");
+        db.prepare("SELECT count(*) FROM files").get();
+        return new SqliteStateStore(db);
+      } catch (err) {
+        db.close();
+        throw err;
+      }
     } catch {
-      db = new DatabaseSync(":memory:");
+      // Missing, empty or corrupt: read as empty (a real run would rebuild it).
+      const db = new DatabaseSync(":memory:");
       db.exec(SCHEMA);
+      return new SqliteStateStore(db);
     }
-    return new SqliteStateStore(db);
   }
 
   loadAll(): Map<string, StateRow> {
@@ -174,10 +181,14 @@ export class SqliteStateStore implements StateStore {
   }
 
   getMeta(name: string): string | undefined {
-    const row = this.#db.prepare(`SELECT value FROM meta WHERE name = ?`).get(name) as
-      | { value: string }
-      | undefined;
-    return row?.value;
+    try {
+      const row = this.#db.prepare(`SELECT value FROM meta WHERE name = ?`).get(name) as
+        | { value: string }
+        | undefined;
+      return row?.value;
+    } catch {
+      return undefined; // a read-only view of an older database without the table
+    }
   }
 
   setMeta(name: string, value: string): void {

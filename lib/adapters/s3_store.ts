@@ -49,6 +49,7 @@ export interface S3StoreOptions {
 function isNotFound(err: unknown): boolean {
   const e = err as SdkError;
   const status = e?.$metadata?.httpStatusCode;
+  if (e?.name === "NoSuchBucket" || e?.Code === "NoSuchBucket") return false;
   return status === 404 || e?.name === "NotFound" || e?.name === "NoSuchKey" ||
     e?.name === "NoSuchVersion";
 }

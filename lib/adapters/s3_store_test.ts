@@ -363,9 +363,9 @@ Deno.test("S3Store.listVersions merges versions and delete markers, newest first
   );
 });
 
-// KNOWN FAILING until lib/adapters/s3_store.ts listVersions breaks timestamp ties with IsLatest.
-// S3 lists LastModified to the second; a delete made in the same second as the upload it
-// hides must still come first, or "the newest version" of a deleted file is its old content.
+// Regression (fixed in 9db5350): listVersions breaks timestamp ties with IsLatest. S3 lists
+// LastModified to the second; a delete made in the same second as the upload it hides must
+// still come first, or "the newest version" of a deleted file is its old content.
 Deno.test("S3Store.listVersions: a latest delete marker with the same LastModified comes first", async () => {
   const fake = new FakeSdkClient({
     ListObjectVersionsCommand: () => ({

@@ -2,7 +2,12 @@
  * s3backup CLI: parses arguments, builds the real dependencies, calls one lib/ function and
  * maps its outcome to an exit code. The only place that prints reports or exits.
  */
-import { Command, CommanderError, InvalidArgumentError } from "@commander-js/extra-typings";
+import {
+  Argument,
+  Command,
+  CommanderError,
+  InvalidArgumentError,
+} from "@commander-js/extra-typings";
 import { loadConfig } from "./lib/config.ts";
 import { describeError, ExitCode, S3BackupError } from "./lib/errors.ts";
 import { runBackup } from "./lib/run.ts";
@@ -16,7 +21,10 @@ import { createS3Client, createSnsClient } from "./lib/adapters/aws_clients.ts";
 import { createStderrLogger } from "./lib/adapters/stderr_logger.ts";
 import type { Config } from "./lib/config.ts";
 import type { Logger } from "./lib/ports.ts";
-import { VERSION } from "./lib/version.ts";
+import { VERSION_LINE } from "./lib/version.ts";
+import { completionScript, SHELLS, specFromCommander } from "./lib/completions.ts";
+import { sendHeartbeat } from "./lib/heartbeat.ts";
+import { ProgressDisplay, totalsFromPlan } from "./lib/progress.ts";
 import { formatListing, listCategories } from "./lib/verify.ts";
 import { compareTree, formatCompare } from "./lib/verify_compare.ts";
 import { formatRestoreReport, runRestore } from "./lib/restore.ts";
@@ -86,7 +94,11 @@ async function runCommand(opts: {
   concurrency?: number;
   checksum?: boolean;
 }): Promise<number> {
-  const logger = createStderrLogger();
+  // A progress line only for a person watching: stderr is a terminal and the report is text.
+  const progress = !opts.json && Deno.stderr.isTerminal()
+    ? new ProgressDisplay((text) => write(Deno.stderr, text))
+    : undefined;
+  const logger = createStderrLogger("info", progress && ((line) => progress.log(line)));
   const { config, env, store: s3 } = setup(opts.config, logger);
   const dryRun = opts.dryRun ?? false;
   const store = dryRun ? new DryRunStore(s3) : s3;
@@ -103,6 +115,8 @@ async function runCommand(opts: {
     logger,
     host,
     signal: controller.signal,
+    onPlan: progress && ((plan) => progress.start(totalsFromPlan(plan))),
+    onProgress: progress && ((done) => progress.update(done)),
     acquireLock: () => acquireLock(config.stateDir, host),
     openState: () =>
       dryRun
@@ -117,8 +131,16 @@ async function runCommand(opts: {
     concurrency: opts.concurrency ?? config.concurrency,
     notify: opts.notify,
   });
+  progress?.finish();
   if (store instanceof DryRunStore) result.summary.wouldUpload = store.wouldPut;
   write(Deno.stdout, opts.json ? reportJson(result.summary) + "\n" : formatReport(result.summary));
+  // The heartbeat (healthchecks.io style), after the report. Not for a dry run or --no-notify,
+  // and not when another run holds the lock: that run pings when it ends.
+  const pingUrl = config.notify.pingUrl;
+  if (pingUrl && opts.notify && !dryRun && result.exitCode !== ExitCode.locked) {
+    const why = await sendHeartbeat(pingUrl, result.exitCode === ExitCode.ok);
+    if (why) logger.warn(`Heartbeat not sent: ${why}`);
+  }
   return result.exitCode;
 }
 
@@ -200,7 +222,7 @@ function buildProgram(exit: (code: number) => void) {
   const program = new Command()
     .name("s3backup")
     .description("Incremental, versioned backups of a server's files to Amazon S3.")
-    .version(VERSION, "-V, --version")
+    .version(VERSION_LINE, "-V, --version")
     .showHelpAfterError()
     .exitOverride();
 
@@ -245,6 +267,14 @@ function buildProgram(exit: (code: number) => void) {
     .requiredOption("--bucket-prefix <name>", "buckets become <name>-documents, -photos, -database")
     .option("--source <dir>", "the folder to back up (default: .)")
     .action((opts) => exit(initCommand(opts)));
+
+  program.command("completions")
+    .description("print the shell completion script for bash, zsh or fish")
+    .addArgument(new Argument("<shell>", "bash, zsh or fish").choices(SHELLS))
+    .action((shell) => {
+      write(Deno.stdout, completionScript(shell, specFromCommander(program)));
+      exit(ExitCode.ok);
+    });
 
   return program;
 }

@@ -14,8 +14,8 @@ function processAlive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    return (err as { code?: string }).code === "EPERM";
+    // ESRCH: gone. EPERM (another user's) or no permission to ask: cannot tell, so held.
+    return (err as { code?: string }).code !== "ESRCH";
   }
 }
 

@@ -65,6 +65,32 @@ function etagOf(v: string | undefined): string | undefined {
   return v ? v.replace(/"/g, "") : undefined;
 }
 
+/** The fields HeadObject and GetObject share. */
+interface ObjectOutput {
+  ContentLength?: number;
+  ETag?: string;
+  LastModified?: Date;
+  StorageClass?: string;
+  Metadata?: Record<string, string>;
+  VersionId?: string;
+  Restore?: string;
+  ServerSideEncryption?: string;
+}
+
+function toHead(key: string, out: ObjectOutput): ObjectHead {
+  return {
+    key,
+    size: out.ContentLength ?? 0,
+    etag: etagOf(out.ETag),
+    lastModified: out.LastModified ?? new Date(0),
+    storageClass: out.StorageClass ?? "STANDARD",
+    metadata: out.Metadata ?? {},
+    versionId: out.VersionId,
+    restore: restoreState(out.Restore),
+    sse: out.ServerSideEncryption,
+  };
+}
+
 export class S3Store implements ObjectStore {
   readonly #client: S3Sender;
   readonly #counts: Record<string, number> = {};
@@ -129,27 +155,11 @@ export class S3Store implements ObjectStore {
 
   async head(bucket: string, key: string, versionId?: string): Promise<ObjectHead | undefined> {
     try {
-      const out = await this.#send<{
-        ContentLength?: number;
-        ETag?: string;
-        LastModified?: Date;
-        StorageClass?: string;
-        Metadata?: Record<string, string>;
-        VersionId?: string;
-        Restore?: string;
-        ServerSideEncryption?: string;
-      }>("HeadObject", new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
-      return {
-        key,
-        size: out.ContentLength ?? 0,
-        etag: etagOf(out.ETag),
-        lastModified: out.LastModified ?? new Date(0),
-        storageClass: out.StorageClass ?? "STANDARD",
-        metadata: out.Metadata ?? {},
-        versionId: out.VersionId,
-        restore: restoreState(out.Restore),
-        sse: out.ServerSideEncryption,
-      };
+      const out = await this.#send<ObjectOutput>(
+        "HeadObject",
+        new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }),
+      );
+      return toHead(key, out);
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -246,25 +256,11 @@ export class S3Store implements ObjectStore {
 
   async get(bucket: string, key: string, versionId?: string): Promise<GetResult | undefined> {
     try {
-      const out = await this.#send<{
-        Body?: unknown;
-        ContentLength?: number;
-        ETag?: string;
-        LastModified?: Date;
-        StorageClass?: string;
-        Metadata?: Record<string, string>;
-        VersionId?: string;
-      }>("GetObject", new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
-      return {
-        key,
-        size: out.ContentLength ?? 0,
-        etag: etagOf(out.ETag),
-        lastModified: out.LastModified ?? new Date(0),
-        storageClass: out.StorageClass ?? "STANDARD",
-        metadata: out.Metadata ?? {},
-        versionId: out.VersionId,
-        body: out.Body as Readable,
-      };
+      const out = await this.#send<ObjectOutput & { Body?: unknown }>(
+        "GetObject",
+        new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }),
+      );
+      return { ...toHead(key, out), body: out.Body as Readable };
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;

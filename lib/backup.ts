@@ -4,7 +4,7 @@
  * only if it did not change while it was read.
  */
 import { createReadStream } from "node:fs";
-import { Readable } from "node:stream";
+import { Readable, Transform, type Writable } from "node:stream";
 import type { Clock, Logger, ObjectStore, StateStore } from "./ports.ts";
 import type { LocalFile, PathFailure, Plan, PlanItem } from "./types.ts";
 import { digestFile } from "./digest.ts";
@@ -48,6 +48,43 @@ function currentStat(path: string): LocalFile | undefined {
   }
 }
 
+/**
+ * The byte range [start, end) of a file, as a stream that fails the upload it feeds when the
+ * file ends early (it shrank) or cannot be read. The SDK pipes a body into the HTTP request and
+ * a pipe does not pass errors on, so the request it was piped into is destroyed here; otherwise
+ * the server would wait forever for the bytes Content-Length promised.
+ */
+function openRange(path: string, start: number, end: number): Readable {
+  if (end <= start) return Readable.from([]);
+  const expected = end - start;
+  let seen = 0;
+  let target: Writable | undefined;
+  const fail = (err: Error) => target?.destroy(err);
+  const check = new Transform({
+    transform(chunk: Uint8Array, _enc, cb) {
+      seen += chunk.length;
+      cb(null, chunk);
+    },
+    flush(cb) {
+      if (seen !== expected) {
+        fail(new Error(`file changed while it was uploaded (read ${seen} of ${expected} bytes)`));
+      }
+      cb();
+    },
+  });
+  const pipe = check.pipe.bind(check);
+  check.pipe = (<T extends NodeJS.WritableStream>(dest: T, opts?: { end?: boolean }) => {
+    target = dest as unknown as Writable;
+    return pipe(dest, opts);
+  }) as typeof check.pipe;
+  const file = createReadStream(path, { start, end: end - 1, highWaterMark: 1024 * 1024 });
+  file.on("error", (err) => {
+    fail(err);
+    check.end();
+  });
+  return file.pipe(check);
+}
+
 function recordClean(deps: ExecuteDeps, item: PlanItem, sha256: string): void {
   const f = item.file;
   deps.state.record({
@@ -70,10 +107,7 @@ async function uploadOne(item: PlanItem, deps: ExecuteDeps, signal?: AbortSignal
     bucket: item.bucket,
     key: item.key,
     size: f.size,
-    open: (start, end) =>
-      end > start
-        ? createReadStream(f.absPath, { start, end: end - 1, highWaterMark: 1024 * 1024 })
-        : Readable.from([]),
+    open: (start, end) => openRange(f.absPath, start, end),
     digest,
     contentType: contentTypeFor(f.relPath),
     metadata: {

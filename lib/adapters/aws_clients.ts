@@ -21,10 +21,26 @@ function common(aws: AwsConfig, env: Record<string, string | undefined>) {
   };
 }
 
+/**
+ * Quiet like the SDK's default logger, except that other warnings still reach stderr. The SDK
+ * prints "An error was encountered in a non-retryable streaming request." on every failed
+ * upload attempt; S3Store retries those itself, so that line only misleads. (debug/info/error
+ * receive whole commands and responses: never printed.)
+ */
+const s3Logger = {
+  debug() {},
+  info() {},
+  warn: (...args: unknown[]) => {
+    if (!String(args[0]).includes("non-retryable streaming request")) console.warn(...args);
+  },
+  error() {},
+};
+
 export function createS3Client(aws: AwsConfig, env: Record<string, string | undefined>): S3Client {
   return new S3Client({
     ...common(aws, env),
     forcePathStyle: aws.forcePathStyle,
+    logger: s3Logger,
     // We send our own precomputed checksums (Content-MD5, SHA-256); the SDK's trailing
     // checksums on streamed bodies are refused by some S3-compatible servers (RGW: 411).
     requestChecksumCalculation: "WHEN_REQUIRED",

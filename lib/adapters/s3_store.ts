@@ -61,6 +61,28 @@ function restoreState(header: string | undefined): ObjectHead["restore"] {
   return { ongoing, expiry: expiry ? new Date(expiry) : undefined };
 }
 
+/** Attempts per PutObject / UploadPart (the SDK never retries a request with a stream body). */
+export const UPLOAD_ATTEMPTS = 5;
+const RETRYABLE_NETWORK = new Set([
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "ECONNREFUSED",
+  "ECONNABORTED",
+]);
+
+/** What the SDK's standard retry mode retries: 5xx, 429, throttling, timeouts, dropped sockets. */
+export function isRetryableUploadError(err: unknown): boolean {
+  const e = err as SdkError & { code?: string; $retryable?: unknown };
+  if (e?.name === "AbortError") return false;
+  const status = e?.$metadata?.httpStatusCode;
+  if (status !== undefined && (status >= 500 || status === 429)) return true;
+  if (e?.$retryable || /Throttl|SlowDown|RequestTimeout|TimeoutError/.test(e?.name ?? "")) {
+    return true;
+  }
+  return status === undefined && RETRYABLE_NETWORK.has(e?.code ?? "");
+}
+
 function etagOf(v: string | undefined): string | undefined {
   return v ? v.replace(/"/g, "") : undefined;
 }
@@ -122,6 +144,28 @@ export class S3Store implements ObjectStore {
     }
   }
 
+  /**
+   * Sends an upload whose body is a stream, retrying like the SDK would (it refuses to retry a
+   * streamed body): `make` builds the command with a fresh stream each attempt.
+   */
+  async #sendUpload<T>(op: string, make: () => unknown, signal?: AbortSignal): Promise<T> {
+    let attempts = 0;
+    while (true) {
+      const command = make() as { input?: { Body?: { destroy?: () => void } } };
+      try {
+        return await this.#send<T>(op, command, signal);
+      } catch (err) {
+        command.input?.Body?.destroy?.(); // close the file a failed attempt may not have read
+        attempts += (err as SdkError)?.$metadata?.attempts ?? 1;
+        if (attempts >= UPLOAD_ATTEMPTS || signal?.aborted || !isRetryableUploadError(err)) {
+          throw err;
+        }
+        // Exponential backoff with full jitter, as the SDK's standard mode (base 100 ms).
+        await new Promise((r) => setTimeout(r, Math.random() * 100 * 2 ** attempts));
+      }
+    }
+  }
+
   async *list(bucket: string, prefix: string): AsyncIterable<RemoteObject> {
     let token: string | undefined;
     do {
@@ -172,18 +216,19 @@ export class S3Store implements ObjectStore {
   }
 
   async #putSingle(req: PutRequest): Promise<PutResult> {
-    const out = await this.#send<{ ETag?: string; VersionId?: string }>(
+    const out = await this.#sendUpload<{ ETag?: string; VersionId?: string }>(
       "PutObject",
-      new PutObjectCommand({
-        Bucket: req.bucket,
-        Key: req.key,
-        Body: req.open(0, req.size),
-        ContentLength: req.size,
-        ContentMD5: req.digest.md5Base64,
-        ChecksumSHA256: this.#sha256 ? req.digest.sha256Base64 : undefined,
-        ContentType: req.contentType,
-        Metadata: req.metadata,
-      }),
+      () =>
+        new PutObjectCommand({
+          Bucket: req.bucket,
+          Key: req.key,
+          Body: req.open(0, req.size),
+          ContentLength: req.size,
+          ContentMD5: req.digest.md5Base64,
+          ChecksumSHA256: this.#sha256 ? req.digest.sha256Base64 : undefined,
+          ContentType: req.contentType,
+          Metadata: req.metadata,
+        }),
     );
     return { etag: etagOf(out.ETag), versionId: out.VersionId };
   }
@@ -206,18 +251,19 @@ export class S3Store implements ObjectStore {
       await forEachPool(parts, this.#partConcurrency, async (part, i) => {
         if (req.signal?.aborted) throw new Error("aborted");
         const start = i * partSize;
-        const out = await this.#send<{ ETag?: string }>(
+        const out = await this.#sendUpload<{ ETag?: string }>(
           "UploadPart",
-          new UploadPartCommand({
-            Bucket: req.bucket,
-            Key: req.key,
-            UploadId: uploadId,
-            PartNumber: i + 1,
-            Body: req.open(start, start + part.size) as Readable,
-            ContentLength: part.size,
-            ContentMD5: part.md5Base64,
-            ChecksumSHA256: this.#sha256 ? part.sha256Base64 : undefined,
-          }),
+          () =>
+            new UploadPartCommand({
+              Bucket: req.bucket,
+              Key: req.key,
+              UploadId: uploadId,
+              PartNumber: i + 1,
+              Body: req.open(start, start + part.size) as Readable,
+              ContentLength: part.size,
+              ContentMD5: part.md5Base64,
+              ChecksumSHA256: this.#sha256 ? part.sha256Base64 : undefined,
+            }),
           // SIGINT/SIGTERM: parts in flight are cut off, then the upload is aborted below.
           req.signal,
         );

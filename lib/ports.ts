@@ -75,10 +75,18 @@ export interface ObjectStore {
   requestCounts(): Record<string, number>;
 }
 
+/** What planning reads of the state: one row by `bucket\0key` (a loaded Map qualifies). */
+export type StateLookup = Pick<Map<string, StateRow>, "get">;
+
 /** The local record of what was backed up (node:sqlite in production). */
 export interface StateStore {
   /** All rows, keyed by `bucket\0key`. */
   loadAll(): Map<string, StateRow>;
+  /**
+   * Rows looked up one at a time by `bucket\0key`, without holding them all in memory (a run
+   * plans with this when present, else with loadAll()).
+   */
+  lookup?(): StateLookup;
   /** Queue a row; rows are written in batches, each batch one transaction. */
   record(row: StateRow): void;
   /** Write queued rows now. */

@@ -135,7 +135,7 @@ export async function runBackup(
       categories: config.categories,
       unmatched: config.unmatched,
       keyPrefix: config.keyPrefix,
-      state: state.loadAll(),
+      state: state.lookup?.() ?? state.loadAll(),
       checksum: opts.checksum,
       concurrency: opts.concurrency,
     }, deps);

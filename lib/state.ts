@@ -5,7 +5,7 @@
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { join } from "node:path";
-import { type RunRecord, stateKey, type StateStore } from "./ports.ts";
+import { type RunRecord, stateKey, type StateLookup, type StateStore } from "./ports.ts";
 import type { StateRow } from "./types.ts";
 
 const SCHEMA = `
@@ -32,6 +32,22 @@ CREATE TABLE IF NOT EXISTS runs (
   duration_ms INTEGER NOT NULL
 );
 `;
+
+const COLUMNS = "bucket, key, size, mtime_ms, ctime_ms, ino, sha256, recorded_at_ms";
+type RawRow = Record<string, number | string>;
+
+function toRow(r: RawRow): StateRow {
+  return {
+    bucket: String(r.bucket),
+    key: String(r.key),
+    size: Number(r.size),
+    mtimeMs: Number(r.mtime_ms),
+    ctimeMs: Number(r.ctime_ms),
+    ino: Number(r.ino),
+    sha256: String(r.sha256),
+    recordedAtMs: Number(r.recorded_at_ms),
+  };
+}
 
 const BATCH_ROWS = 500;
 const BATCH_MS = 2000;
@@ -129,24 +145,29 @@ export class SqliteStateStore implements StateStore {
   }
 
   loadAll(): Map<string, StateRow> {
-    const rows = this.#db.prepare(
-      `SELECT bucket, key, size, mtime_ms, ctime_ms, ino, sha256, recorded_at_ms FROM files`,
-    ).all() as Array<Record<string, number | string>>;
+    // Row by row: .all() held every raw row alongside the map.
+    const rows = this.#db.prepare(`SELECT ${COLUMNS} FROM files`).iterate() as Iterable<RawRow>;
     const map = new Map<string, StateRow>();
     for (const r of rows) {
-      const row: StateRow = {
-        bucket: String(r.bucket),
-        key: String(r.key),
-        size: Number(r.size),
-        mtimeMs: Number(r.mtime_ms),
-        ctimeMs: Number(r.ctime_ms),
-        ino: Number(r.ino),
-        sha256: String(r.sha256),
-        recordedAtMs: Number(r.recorded_at_ms),
-      };
+      const row = toRow(r);
       map.set(stateKey(row.bucket, row.key), row);
     }
     return map;
+  }
+
+  /**
+   * One indexed query per file instead of a Map of every row: planning 100,000 files held ~55 MiB
+   * of rows and keys for the whole run; the primary key makes each lookup a few microseconds.
+   */
+  lookup(): StateLookup {
+    const stmt = this.#db.prepare(`SELECT ${COLUMNS} FROM files WHERE bucket = ? AND key = ?`);
+    return {
+      get: (k: string) => {
+        const sep = k.indexOf("\0");
+        const r = stmt.get(k.slice(0, sep), k.slice(sep + 1)) as RawRow | undefined;
+        return r === undefined ? undefined : toRow(r);
+      },
+    };
   }
 
   record(row: StateRow): void {
@@ -223,6 +244,9 @@ export class ReadOnlyState implements StateStore {
   constructor(private readonly inner: StateStore) {}
   loadAll(): Map<string, StateRow> {
     return this.inner.loadAll();
+  }
+  lookup(): StateLookup {
+    return this.inner.lookup?.() ?? this.inner.loadAll();
   }
   record(_row: StateRow): void {}
   getMeta(name: string): string | undefined {

@@ -24,7 +24,8 @@ export interface Category {
 export interface ContentDigest {
   sha256Hex: string;
   sha256Base64: string;
-  md5Base64: string;
+  /** MD5 of the whole content: single-part digests only (S3 never sees it for a multipart one). */
+  md5Base64?: string;
   /** Part size the per-part digests were computed with. */
   partSize: number;
   /** Per-part digests; one entry means a single PUT. */

@@ -224,7 +224,7 @@ export class S3Store implements ObjectStore {
           Key: req.key,
           Body: req.open(0, req.size),
           ContentLength: req.size,
-          ContentMD5: req.digest.md5Base64,
+          ContentMD5: req.digest.parts[0].md5Base64,
           ChecksumSHA256: this.#sha256 ? req.digest.sha256Base64 : undefined,
           ContentType: req.contentType,
           Metadata: req.metadata,

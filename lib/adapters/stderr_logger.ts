@@ -32,14 +32,59 @@ export const pythonFormatter = getTextFormatter({
 
 export type Level = "debug" | "info" | "warning" | "error";
 
+/**
+ * stderr, written in blocks: a no-change run of 100,000 files logs 100,000 "skipping" lines, and
+ * one write syscall per line was a measurable share of the run. Lines are gathered up to 64 KiB
+ * and written then, or 100 ms after the first pending one, or at once for a warning or an error,
+ * or at exit (`unload` also runs on Deno.exit).
+ */
+export function bufferedStderr(
+  writeSync: (bytes: Uint8Array) => number = (b) => Deno.stderr.writeSync(b),
+): { write(line: string): void; flush(): void } {
+  const encoder = new TextEncoder();
+  let pending: string[] = [];
+  let size = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const flush = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    if (pending.length === 0) return;
+    const bytes = encoder.encode(pending.join(""));
+    pending = [];
+    size = 0;
+    let off = 0;
+    while (off < bytes.length) off += writeSync(bytes.subarray(off));
+  };
+  globalThis.addEventListener("unload", flush);
+  return {
+    write(line) {
+      pending.push(line);
+      size += line.length;
+      if (size >= 64 * 1024) flush();
+      else if (timer === undefined) {
+        const t = setTimeout(flush, 100);
+        Deno.unrefTimer(t);
+        timer = t;
+      }
+    },
+    flush,
+  };
+}
+
 /** Configures LogTape once for the process and returns the Logger port. */
 export function createStderrLogger(
   level: Level = "info",
-  write: (line: string) => void = (line) => Deno.stderr.writeSync(new TextEncoder().encode(line)),
+  write?: (line: string) => void,
 ): Logger {
+  const out = write ? { write, flush: () => {} } : bufferedStderr();
   resetSync();
   configureSync({
-    sinks: { stderr: (record: LogRecord) => write(pythonFormatter(record)) },
+    sinks: {
+      stderr: (record: LogRecord) => {
+        out.write(pythonFormatter(record));
+        if (record.level !== "info" && record.level !== "debug") out.flush();
+      },
+    },
     loggers: [
       { category: ["s3backup"], lowestLevel: level, sinks: ["stderr"] },
       { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },

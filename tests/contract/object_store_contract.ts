@@ -224,7 +224,7 @@ export function objectStoreContract(
     async ({ store, bucket }) => {
       const bytes = Buffer.from("the real content");
       const wrong = { ...digestOf(bytes), md5Base64: digestOf(Buffer.from("other")).md5Base64 };
-      wrong.parts = [{ ...wrong.parts[0], md5Base64: wrong.md5Base64 }];
+      wrong.parts = [{ ...wrong.parts[0], md5Base64: wrong.md5Base64! }];
       await assert.rejects(
         store.put(putRequestFor(bucket, "bad.txt", bytes, { digest: wrong })),
         (err: Error) =>

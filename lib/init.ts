@@ -19,7 +19,7 @@ exclude = ["**/.git/**", "**/node_modules/**", "**/*.tmp", "**/*.swp"]
 # Category for files no extension matches, or "skip" to leave them out (they are counted).
 unmatched = "documents"
 # Files uploaded in parallel.
-concurrency = 8
+concurrency = 16
 
 [aws]
 region = "eu-south-1"

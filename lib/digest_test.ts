@@ -94,7 +94,6 @@ Deno.test("DigestBuilder: odd chunk sizes give the digests of the whole and of e
     partRanges(size, partSize).map(([s, e]) => ({
       size: e - s,
       md5Base64: hash("md5", data.subarray(s, e), "base64"),
-      sha256Base64: hash("sha256", data.subarray(s, e), "base64"),
     })),
   );
   assert.deepEqual(d.parts.map((p) => p.size), [8 * MiB, 8 * MiB, 4 * MiB]);

@@ -32,10 +32,15 @@ export interface ContentDigest {
   parts: PartDigest[];
 }
 
+/**
+ * One part's digest. Parts of a multipart upload carry only their MD5 (Content-MD5, checked by
+ * S3 and S3-compatible servers): a per-part SHA-256 was a fourth hash pass over the file (1 GiB:
+ * ~1 s) for a second check of the same bytes. A single part carries the file's SHA-256 too.
+ */
 export interface PartDigest {
   size: number;
   md5Base64: string;
-  sha256Base64: string;
+  sha256Base64?: string;
 }
 
 /** What the tool recorded locally about a file it last backed up. */

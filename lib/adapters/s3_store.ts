@@ -2,7 +2,7 @@
  * ObjectStore over the AWS SDK v3. Translates SDK errors (a missing object is undefined),
  * counts requests by operation (retries included), and uploads with checksums S3 verifies on
  * receipt: Content-MD5 on every PUT and part (checked by S3 and by S3-compatible servers) and
- * x-amz-checksum-sha256 (checked by AWS S3).
+ * x-amz-checksum-sha256 on single PUTs (checked by AWS S3).
  */
 import {
   AbortMultipartUploadCommand,
@@ -241,12 +241,11 @@ export class S3Store implements ObjectStore {
         Key: req.key,
         ContentType: req.contentType,
         Metadata: req.metadata,
-        ChecksumAlgorithm: this.#sha256 ? "SHA256" : undefined,
       }),
     );
     const uploadId = created.UploadId!;
     const { partSize, parts } = req.digest;
-    const done: Array<{ PartNumber: number; ETag?: string; ChecksumSHA256?: string }> = [];
+    const done: Array<{ PartNumber: number; ETag?: string }> = [];
     try {
       await forEachPool(parts, this.#partConcurrency, async (part, i) => {
         if (req.signal?.aborted) throw new Error("aborted");
@@ -262,16 +261,11 @@ export class S3Store implements ObjectStore {
               Body: req.open(start, start + part.size) as Readable,
               ContentLength: part.size,
               ContentMD5: part.md5Base64,
-              ChecksumSHA256: this.#sha256 ? part.sha256Base64 : undefined,
             }),
           // SIGINT/SIGTERM: parts in flight are cut off, then the upload is aborted below.
           req.signal,
         );
-        done[i] = {
-          PartNumber: i + 1,
-          ETag: out.ETag,
-          ChecksumSHA256: this.#sha256 ? part.sha256Base64 : undefined,
-        };
+        done[i] = { PartNumber: i + 1, ETag: out.ETag };
       }, req.signal);
       if (req.signal?.aborted || done.filter(Boolean).length !== parts.length) {
         throw new Error("upload aborted");

@@ -305,7 +305,7 @@ const header = [
   `s3backup routes by extension into 3 buckets (${
     Object.values(S3BACKUP_BUCKETS).join(", ")
   }); rclone and aws sync the whole tree into one bucket (${PEER_BUCKET}).`,
-  `Defaults kept: s3backup concurrency 8 (4 parts/file), rclone --transfers 4 --checkers 8, aws max_concurrent_requests 10; 8 MiB parts for all.`,
+  `Defaults kept: s3backup concurrency 16 (4 parts/file), rclone --transfers 4 --checkers 8, aws max_concurrent_requests 10; 8 MiB parts for all.`,
   `s3backup runs as \`deno run\` of main.ts (no compiled binary): startup included in every time.`,
   `Runs: ${initialRuns} initial, ${runs} no-change, ${runs} one-changed per tool; wall = median, RSS = max over runs.`,
   "",

@@ -39,7 +39,7 @@ export class DigestBuilder {
 
   constructor(readonly size: number, readonly partSize: number) {
     this.#ranges = partRanges(size, partSize);
-    // Skipping it for multipart files saves one of four hash passes (1 GiB: 7.5 s → 5.6 s).
+    // Skipping it for multipart files saves a hash pass (1 GiB initial upload: 12.3 s → 10.5 s).
     this.#md5 = this.#ranges.length === 1 ? createHash("md5") : undefined;
     this.#partMd5 = createHash("md5");
   }

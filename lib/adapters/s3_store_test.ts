@@ -261,7 +261,7 @@ Deno.test("S3Store.put of a multi-part digest: create, one UploadPart per part, 
     Key: "docs/a.pdf",
     UploadId: "up-1",
     MultipartUpload: {
-      Parts: digest.parts.map((p, i) => ({
+      Parts: digest.parts.map((_p, i) => ({
         PartNumber: i + 1,
         ETag: `"etag-p${i + 1}"`,
       })),

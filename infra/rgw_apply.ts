@@ -11,14 +11,19 @@
  */
 import { join } from "node:path";
 import type { RgwEnv } from "../tests/servers/rgw_env.ts";
+import {
+  MIRROR,
+  mirroredProviderVersion,
+  PLATFORM,
+  PROVIDER_DIR,
+  TERRAFORM,
+  terraformVersion,
+} from "./terraform_mirror.ts";
+
+export { MIRROR, mirroredProviderVersion, TERRAFORM, terraformVersion };
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
-
-export const TERRAFORM = "terraform";
-export const MIRROR = Deno.env.get("S3BACKUP_TF_MIRROR") ?? "/opt/tf-plugins";
-const PLATFORM = `${Deno.build.os}_${Deno.build.arch === "x86_64" ? "amd64" : "arm64"}`;
-const PROVIDER_DIR = join(MIRROR, "registry.terraform.io", "hashicorp", "aws");
 
 /**
  * Per-bucket resource types RGW 16.2 accepts through hashicorp/aws 5.100.0, in the order one
@@ -43,37 +48,6 @@ export const RGW_REFUSED_TYPES = [
   "aws_s3_bucket_server_side_encryption_configuration",
   "aws_s3_bucket_ownership_controls",
 ] as const;
-
-/** `terraform version`'s first line, or undefined when the binary is missing or broken. */
-export function terraformVersion(): string | undefined {
-  try {
-    const out = new Deno.Command(TERRAFORM, { args: ["version"], stdout: "piped", stderr: "null" })
-      .outputSync();
-    return out.success ? new TextDecoder().decode(out.stdout).split("\n")[0] : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The newest hashicorp/aws version in the mirror with a build for this platform. */
-export function mirroredProviderVersion(): string | undefined {
-  try {
-    const versions = [...Deno.readDirSync(PROVIDER_DIR)]
-      .filter((e) => e.isDirectory && /^\d+\.\d+\.\d+$/.test(e.name))
-      .filter((e) => {
-        try {
-          return Deno.statSync(join(PROVIDER_DIR, e.name, PLATFORM)).isDirectory;
-        } catch {
-          return false;
-        }
-      })
-      .map((e) => e.name.split(".").map(Number));
-    versions.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
-    return versions.at(-1)?.join(".");
-  } catch {
-    return undefined;
-  }
-}
 
 /** Why an apply against the mirror cannot run here, or undefined when it can. */
 export function terraformSkipReason(): string | undefined {

@@ -8,44 +8,17 @@ import { join } from "node:path";
 import { parseConfigText } from "../lib/config.ts";
 import { synthesize } from "./synth.ts";
 import { assert, assertEquals } from "./testing.ts";
-
-const TERRAFORM = "terraform";
-const MIRROR = Deno.env.get("S3BACKUP_TF_MIRROR") ?? "/opt/tf-plugins";
-const PLATFORM = `${Deno.build.os}_${Deno.build.arch === "x86_64" ? "amd64" : "arm64"}`;
-const PROVIDER_DIR = join(MIRROR, "registry.terraform.io", "hashicorp", "aws");
-
-function terraformVersion(): string | undefined {
-  try {
-    const out = new Deno.Command(TERRAFORM, { args: ["version"], stdout: "piped", stderr: "null" })
-      .outputSync();
-    return out.success ? new TextDecoder().decode(out.stdout).split("\n")[0] : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The newest provider version in the mirror with a build for this platform. */
-function mirroredVersion(): string | undefined {
-  try {
-    const versions = [...Deno.readDirSync(PROVIDER_DIR)]
-      .filter((e) => e.isDirectory && /^\d+\.\d+\.\d+$/.test(e.name))
-      .filter((e) => {
-        try {
-          return Deno.statSync(join(PROVIDER_DIR, e.name, PLATFORM)).isDirectory;
-        } catch {
-          return false;
-        }
-      })
-      .map((e) => e.name.split(".").map(Number));
-    versions.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
-    return versions.at(-1)?.join(".");
-  } catch {
-    return undefined;
-  }
-}
+import {
+  MIRROR,
+  mirroredProviderVersion,
+  PLATFORM,
+  PROVIDER_DIR,
+  TERRAFORM,
+  terraformVersion,
+} from "./terraform_mirror.ts";
 
 const tfVersion = terraformVersion();
-const providerVersion = mirroredVersion();
+const providerVersion = mirroredProviderVersion();
 const skipReason = tfVersion === undefined
   ? `'${TERRAFORM}' is not on PATH`
   : providerVersion === undefined

@@ -3,14 +3,13 @@
  * the CLI as a subprocess. fauxqs ignores versioning, so none of this could be proven there.
  */
 import assert from "node:assert/strict";
+import { HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import {
-  CreateBucketCommand,
-  HeadObjectCommand,
-  PutBucketVersioningCommand,
-  PutObjectCommand,
-  S3Client,
-} from "@aws-sdk/client-s3";
-import { RGW_SKIP_MESSAGE, rgwFromEnv } from "../servers/rgw_env.ts";
+  createVersionedBucket,
+  RGW_SKIP_MESSAGE,
+  rgwClient,
+  rgwFromEnv,
+} from "../servers/rgw_env.ts";
 import { runCli } from "../support/cli.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
@@ -32,20 +31,8 @@ function readTree(root: string, rel = ""): Record<string, string> {
 async function setup() {
   const id = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
   const buckets = { documents: `rd-${id}`, photos: `rp-${id}`, database: `rb-${id}` };
-  const s3 = new S3Client({
-    endpoint: rgw!.endpoint,
-    region: rgw!.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: rgw!.accessKeyId, secretAccessKey: rgw!.secretAccessKey },
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-  });
-  for (const b of Object.values(buckets)) {
-    await s3.send(new CreateBucketCommand({ Bucket: b }));
-    await s3.send(
-      new PutBucketVersioningCommand({ Bucket: b, VersioningConfiguration: { Status: "Enabled" } }),
-    );
-  }
+  const s3 = rgwClient(rgw!);
+  for (const b of Object.values(buckets)) await createVersionedBucket(s3, b);
   const dir = Deno.makeTempDirSync({ prefix: "s3backup-rgw-" });
   const src = `${dir}/src`;
   Deno.mkdirSync(`${src}/photos`, { recursive: true });

@@ -5,15 +5,15 @@
  * crash the run, hang it, or cost another file its backup.
  */
 import assert from "node:assert/strict";
-import {
-  CreateBucketCommand,
-  ListObjectsV2Command,
-  PutBucketVersioningCommand,
-  S3Client,
-} from "@aws-sdk/client-s3";
+import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { startLocalAws } from "../support/local_aws.ts";
 import { MAIN, REPO_ROOT, runCli } from "../support/cli.ts";
-import { RGW_SKIP_MESSAGE, rgwFromEnv } from "../servers/rgw_env.ts";
+import {
+  createVersionedBucket,
+  RGW_SKIP_MESSAGE,
+  rgwClient,
+  rgwFromEnv,
+} from "../servers/rgw_env.ts";
 import { BUCKETS, configText, getObject, s3Client, sha256, testOpts } from "./helpers.ts";
 
 const NO_STACK = /\n\s+at \S+ \(|Uncaught|panicked/;
@@ -273,24 +273,11 @@ Deno.test(
       return;
     }
     const id = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
-    const s3 = new S3Client({
-      endpoint: rgw.endpoint,
-      region: rgw.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey },
-      requestChecksumCalculation: "WHEN_REQUIRED",
-      responseChecksumValidation: "WHEN_REQUIRED",
-    });
+    const s3 = rgwClient(rgw);
     const bucket = `odd-${id}`;
     const dir = Deno.makeTempDirSync({ prefix: "s3backup-oddrgw-" });
     try {
-      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-      await s3.send(
-        new PutBucketVersioningCommand({
-          Bucket: bucket,
-          VersioningConfiguration: { Status: "Enabled" },
-        }),
-      );
+      await createVersionedBucket(s3, bucket);
       const src = `${dir}/src`;
       for (const rel of ODD_NAMES) {
         Deno.mkdirSync(`${src}/${rel}`.replace(/\/[^/]*$/, ""), { recursive: true });

@@ -1,4 +1,5 @@
 /** Shared pieces of the reliability tests: seeded trees, upstream checks, state checks. */
+import { forEachPool } from "../../lib/pool.ts";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { DatabaseSync } from "node:sqlite";
@@ -89,15 +90,6 @@ export function s3Client(endpoint: string): S3Client {
   });
 }
 
-export async function pool<T>(items: T[], limit: number, fn: (t: T) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]);
-    }),
-  );
-}
-
 /** GetObject straight from the server: the SHA-256 of the bytes and the recorded metadata. */
 export async function getObject(
   s3: S3Client,
@@ -124,7 +116,7 @@ export async function checkIntact(
   files: TreeFile[],
 ): Promise<string[]> {
   const bad: string[] = [];
-  await pool(files, 32, async (f) => {
+  await forEachPool(files, 32, async (f) => {
     const disk = sha256(Deno.readFileSync(`${src}/${f.rel}`));
     const got = await getObject(s3, f.bucket, f.rel);
     if (!got || got.sha !== disk || got.metaSha !== disk) bad.push(f.rel);
@@ -182,7 +174,7 @@ export async function checkStateAgainstBucket(
 ): Promise<string[]> {
   const bad: string[] = [];
   const todo = rows.filter((r) => !verified.has(`${r.bucket}\0${r.key}\0${r.size}\0${r.sha256}`));
-  await pool(todo, 32, async (r) => {
+  await forEachPool(todo, 32, async (r) => {
     try {
       const h = await s3.send(new HeadObjectCommand({ Bucket: r.bucket, Key: r.key }));
       if (h.ContentLength !== r.size || h.Metadata?.sha256 !== r.sha256) {

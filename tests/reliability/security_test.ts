@@ -3,16 +3,15 @@
  * are private; reports carry no file contents; restore refuses keys that escape --to.
  */
 import assert from "node:assert/strict";
-import {
-  CreateBucketCommand,
-  ListObjectsV2Command,
-  PutBucketVersioningCommand,
-  PutObjectCommand,
-  S3Client,
-} from "@aws-sdk/client-s3";
+import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { startLocalAws } from "../support/local_aws.ts";
 import { runCli, spawnCli } from "../support/cli.ts";
-import { RGW_SKIP_MESSAGE, rgwFromEnv } from "../servers/rgw_env.ts";
+import {
+  createVersionedBucket,
+  RGW_SKIP_MESSAGE,
+  rgwClient,
+  rgwFromEnv,
+} from "../servers/rgw_env.ts";
 import { BUCKETS, configText, makeTree, testOpts } from "./helpers.ts";
 
 const CANARY = {
@@ -135,25 +134,12 @@ Deno.test(
       return;
     }
     const id = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
-    const s3 = new S3Client({
-      endpoint: rgw.endpoint,
-      region: rgw.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey },
-      requestChecksumCalculation: "WHEN_REQUIRED",
-      responseChecksumValidation: "WHEN_REQUIRED",
-    });
+    const s3 = rgwClient(rgw);
     const bucket = `esc-${id}`;
     const dir = Deno.makeTempDirSync({ prefix: "s3backup-escape-" });
     try {
       Deno.chmodSync(dir, 0o755);
-      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-      await s3.send(
-        new PutBucketVersioningCommand({
-          Bucket: bucket,
-          VersioningConfiguration: { Status: "Enabled" },
-        }),
-      );
+      await createVersionedBucket(s3, bucket);
       const hostile = [
         `../escape-${id}.txt`,
         `a/../../escape2-${id}.txt`,

@@ -15,6 +15,8 @@
  * (see the header of rgw.sh for the known limits).
  */
 
+import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from "@aws-sdk/client-s3";
+
 export interface RgwEnv {
   endpoint: string;
   accessKeyId: string;
@@ -102,4 +104,29 @@ export async function rgwFromEnv(): Promise<RgwEnv | undefined> {
     return undefined;
   }
   return { endpoint, accessKeyId, secretAccessKey, region: vars.RGW_REGION ?? "us-east-1" };
+}
+
+/**
+ * An S3 client for RGW 16.2 (path style; the SDK's own checksums off, which RGW answers with
+ * 411) and a fresh bucket with versioning enabled.
+ */
+export function rgwClient(rgw: RgwEnv): S3Client {
+  return new S3Client({
+    endpoint: rgw.endpoint,
+    region: rgw.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey },
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  });
+}
+
+export async function createVersionedBucket(s3: S3Client, bucket: string): Promise<void> {
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3.send(
+    new PutBucketVersioningCommand({
+      Bucket: bucket,
+      VersioningConfiguration: { Status: "Enabled" },
+    }),
+  );
 }

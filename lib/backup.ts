@@ -7,7 +7,7 @@ import { createReadStream } from "node:fs";
 import { Readable, Transform, type Writable } from "node:stream";
 import type { Clock, Logger, ObjectStore, StateStore } from "./ports.ts";
 import type { LocalFile, PathFailure, Plan, PlanItem } from "./types.ts";
-import { digestFile } from "./digest.ts";
+import { digestBytes, digestFile } from "./digest.ts";
 import { contentTypeFor } from "./routing.ts";
 import { forEachPool } from "./pool.ts";
 import { describeError } from "./errors.ts";
@@ -99,15 +99,36 @@ function recordClean(deps: ExecuteDeps, item: PlanItem, sha256: string): void {
   });
 }
 
+/**
+ * Files up to this size are read once into memory, hashed and sent from the same bytes: one
+ * open instead of two and no stream (5,000 small files: see README, Performance). With the
+ * default concurrency of 16 that holds at most 16 MiB.
+ */
+export const IN_MEMORY_MAX = 1024 * 1024;
+
+/** A small file's content; a size other than the scan's means it changed since. */
+async function readSmall(f: LocalFile, signal?: AbortSignal): Promise<Uint8Array> {
+  const bytes = await Deno.readFile(f.absPath, { signal });
+  if (bytes.length !== f.size) {
+    throw new Error(
+      `file changed while it was read (expected ${f.size} bytes, read ${bytes.length})`,
+    );
+  }
+  return bytes;
+}
+
 /** Uploads one file and records it clean. Throws with a reason on failure. */
 async function uploadOne(item: PlanItem, deps: ExecuteDeps, signal?: AbortSignal): Promise<void> {
   const f = item.file;
-  const digest = item.digest ?? await digestFile(f.absPath, f.size);
+  const bytes = f.size <= IN_MEMORY_MAX ? await readSmall(f, signal) : undefined;
+  const digest = bytes ? digestBytes(bytes) : item.digest ?? await digestFile(f.absPath, f.size);
   await deps.store.put({
     bucket: item.bucket,
     key: item.key,
     size: f.size,
-    open: (start, end) => openRange(f.absPath, start, end),
+    open: (start, end) =>
+      bytes ? Readable.from([bytes.subarray(start, end)]) : openRange(f.absPath, start, end),
+    bytes,
     digest,
     contentType: contentTypeFor(f.relPath),
     metadata: {

@@ -97,6 +97,16 @@ export class DigestBuilder {
 
 const READ_BUFFER = 1 * MiB;
 
+/** The digest of content already in memory (one part: callers keep it under the part size). */
+export function digestBytes(
+  bytes: Uint8Array,
+  partSize = choosePartSize(bytes.length),
+): ContentDigest {
+  const builder = new DigestBuilder(bytes.length, partSize);
+  builder.update(bytes);
+  return builder.finish();
+}
+
 /** Reads a file once and digests it; size is the size the scan saw (a mismatch throws). */
 export async function digestFile(
   path: string,

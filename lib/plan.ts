@@ -27,9 +27,12 @@ export interface PlanInput {
   state: StateLookup;
   checksum: boolean;
   concurrency: number;
+  /** The buckets' listings, when they were started earlier (see startListings); else listed here. */
+  listings?: Promise<Listings>;
 }
 
 type Listing = Map<string, RemoteObject>;
+export type Listings = Map<string, Listing | Error>;
 
 const EPOCH = new Date(0);
 /**
@@ -46,8 +49,8 @@ export async function listBuckets(
   buckets: string[],
   prefix: string,
   slim = false,
-): Promise<Map<string, Listing | Error>> {
-  const out = new Map<string, Listing | Error>();
+): Promise<Listings> {
+  const out: Listings = new Map();
   await Promise.all(buckets.map(async (bucket) => {
     const listing: Listing = new Map();
     try {
@@ -62,6 +65,19 @@ export async function listBuckets(
   }));
   return out;
 }
+
+/** Lists the categories' buckets (what buildPlan needs); never rejects (errors per bucket). */
+export function startListings(
+  store: ObjectStore,
+  categories: Category[],
+  keyPrefix: string,
+): Promise<Listings> {
+  const buckets = [...new Set(categories.map((c) => c.bucket))];
+  return listBuckets(store, buckets, keyPrefix, true);
+}
+
+/** Files whose state rows are read in one go (see StateLookup.prefetch). */
+const STATE_CHUNK = 1000;
 
 interface Pending {
   item: PlanItem;
@@ -85,8 +101,8 @@ export async function buildPlan(
     present: new Map(),
   };
   const router = createRouter(input.categories, input.unmatched);
-  const buckets = [...new Set(input.categories.map((c) => c.bucket))];
-  const listings = await listBuckets(deps.store, buckets, input.keyPrefix, true);
+  const listings = await (input.listings ??
+    startListings(deps.store, input.categories, input.keyPrefix));
   for (const [bucket, listing] of listings) {
     if (listing instanceof Error) {
       deps.logger.error(`Error listing bucket ${bucket}: ${describeError(listing)}`);
@@ -96,6 +112,27 @@ export async function buildPlan(
   const reserved = manifestKey(input.keyPrefix);
   const pending: Pending[] = [];
   const encoder = new TextEncoder();
+  const routed: Array<{ file: LocalFile; category: Category; key: string; stateKey: string }> = [];
+  const decideRouted = () => {
+    input.state.prefetch?.(routed.map((r) => r.stateKey));
+    for (const { file, category, key, stateKey } of routed) {
+      const item = planItem(file, category, key);
+      const row = input.state.get(stateKey);
+      const listing = listings.get(category.bucket) as Listing;
+      const decision = firstDecision({
+        file,
+        row,
+        remote: listing.get(key),
+        checksum: input.checksum,
+      });
+      item.reason = decision.reason;
+      if (decision.kind === "upload") item.action = "upload";
+      else if (decision.kind === "skip") item.action = "skip";
+      else pending.push({ item, expected: decision.kind === "hash" ? "state" : "object", row });
+      plan.items.push(item);
+    }
+    routed.length = 0;
+  };
   for (const file of scan.files) {
     const category = router.route(file.relPath);
     if (category === undefined) {
@@ -103,7 +140,8 @@ export async function buildPlan(
       continue;
     }
     const key = objectKey(input.keyPrefix, file.relPath);
-    if (encoder.encode(key).length > MAX_KEY_BYTES) {
+    // A UTF-16 unit is at most 3 UTF-8 bytes: only long keys need encoding to be measured.
+    if (key.length * 3 > MAX_KEY_BYTES && encoder.encode(key).length > MAX_KEY_BYTES) {
       plan.failed.push({
         path: file.relPath,
         error: `object key longer than S3's ${MAX_KEY_BYTES} bytes`,
@@ -128,20 +166,10 @@ export async function buildPlan(
       });
       continue;
     }
-    const item = planItem(file, category, key);
-    const row = input.state.get(stateKey(category.bucket, key));
-    const decision = firstDecision({
-      file,
-      row,
-      remote: listing.get(key),
-      checksum: input.checksum,
-    });
-    item.reason = decision.reason;
-    if (decision.kind === "upload") item.action = "upload";
-    else if (decision.kind === "skip") item.action = "skip";
-    else pending.push({ item, expected: decision.kind === "hash" ? "state" : "object", row });
-    plan.items.push(item);
+    routed.push({ file, category, key, stateKey: stateKey(category.bucket, key) });
+    if (routed.length >= STATE_CHUNK) decideRouted();
   }
+  decideRouted();
 
   plan.hashed = pending.length;
   const failedItems = new Set<PlanItem>();

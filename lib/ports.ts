@@ -23,6 +23,8 @@ export interface PutRequest {
   size: number;
   /** Opens the byte range [start, end) of the content as a stream. */
   open(start: number, end: number): Readable;
+  /** The whole content, when it was read into memory (small files): the bytes digest covers. */
+  bytes?: Uint8Array;
   digest: ContentDigest;
   contentType: string;
   metadata: Record<string, string>;
@@ -75,8 +77,13 @@ export interface ObjectStore {
   requestCounts(): Record<string, number>;
 }
 
-/** What planning reads of the state: one row by `bucket\0key` (a loaded Map qualifies). */
-export type StateLookup = Pick<Map<string, StateRow>, "get">;
+/**
+ * What planning reads of the state: one row by `bucket\0key` (a loaded Map qualifies).
+ * `prefetch` announces the keys about to be read, so a store can fetch them in one query.
+ */
+export type StateLookup = Pick<Map<string, StateRow>, "get"> & {
+  prefetch?(keys: string[]): void;
+};
 
 /** The local record of what was backed up (node:sqlite in production). */
 export interface StateStore {

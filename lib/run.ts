@@ -5,8 +5,8 @@
 import type { Clock, Logger, Notifier, ObjectStore, StateStore } from "./ports.ts";
 import type { Config } from "./config.ts";
 import type { Plan, Summary } from "./types.ts";
-import { checkSource, scanTree } from "./scan.ts";
-import { buildPlan } from "./plan.ts";
+import { checkSource, scanTreeAsync } from "./scan.ts";
+import { buildPlan, startListings } from "./plan.ts";
 import { executePlan } from "./backup.ts";
 import { outcomeWord, snsMessage, snsSubject } from "./report.ts";
 import { describeError, ExitCode, S3BackupError } from "./errors.ts";
@@ -129,8 +129,11 @@ export async function runBackup(
     checkSource(config.source);
     lock = deps.acquireLock();
     state = deps.openState();
-    const scan = scanTree(config.source, config.exclude, [config.stateDir]);
+    // Listing first: the requests travel while the tree is walked.
+    const listings = startListings(deps.store, config.categories, config.keyPrefix);
+    const scan = await scanTreeAsync(config.source, config.exclude, [config.stateDir]);
     const plan = await buildPlan({
+      listings,
       scan,
       categories: config.categories,
       unmatched: config.unmatched,

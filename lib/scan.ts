@@ -47,6 +47,43 @@ export function checkSource(source: string): void {
  * never counted, since the state changes while the run writes it.
  */
 export function scanTree(source: string, exclude: string[], ownDirs: string[] = []): ScanResult {
+  const walk = walkTree(source, exclude, ownDirs);
+  let step = walk.next();
+  while (!step.done) step = walk.next();
+  return step.value;
+}
+
+/** The walk of a slice of the tree lasts at most this long before other work may run. */
+const SLICE_MS = 4;
+
+/**
+ * scanTree, giving the event loop a turn every few milliseconds, so that requests started
+ * before it (the bucket listings) go out and come back while the tree is walked.
+ */
+export async function scanTreeAsync(
+  source: string,
+  exclude: string[],
+  ownDirs: string[] = [],
+): Promise<ScanResult> {
+  const walk = walkTree(source, exclude, ownDirs);
+  let sliceStart = performance.now();
+  let step = walk.next();
+  while (!step.done) {
+    if (performance.now() - sliceStart >= SLICE_MS) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      sliceStart = performance.now();
+    }
+    step = walk.next();
+  }
+  return step.value;
+}
+
+/** The walk itself, pausing (yield) after each folder. */
+function* walkTree(
+  source: string,
+  exclude: string[],
+  ownDirs: string[],
+): Generator<void, ScanResult> {
   checkSource(source);
   const own = new Set(ownDirs.map((d) => d.replace(/\/+$/, "")));
   const isExcluded = createExcluder(exclude);
@@ -103,6 +140,7 @@ export function scanTree(source: string, exclude: string[], ownDirs: string[] = 
         ino: st.ino ?? 0,
       });
     }
+    yield;
   }
   out.files.sort((a, b) => (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0));
   return out;

@@ -67,6 +67,37 @@ Deno.test("SqliteStateStore: record, flush, reopen, loadAll round trip", () => {
   });
 });
 
+Deno.test("SqliteStateStore.lookup: prefetched keys, absent keys, odd names, unannounced keys", () => {
+  withDir((dir) => {
+    const s = SqliteStateStore.open(dir);
+    const odd = ["a\nb.txt", 'q"uo\\te.pdf', "caf\u00e9/\u{1f600}.pdf", "[1,2]"];
+    const rows = [
+      ...Array.from({ length: 50 }, (_, i) => row(i)),
+      ...odd.map((key, i) => row(100 + i, { key })),
+    ];
+    for (const r of rows) s.record(r);
+    s.flush();
+    try {
+      const lookup = s.lookup();
+      const announced = [
+        ...rows.map((r) => stateKey(r.bucket, r.key)),
+        stateKey("acme-docs", "gone"),
+      ];
+      lookup.prefetch?.(announced);
+      for (const r of rows) assert.deepEqual(lookup.get(stateKey(r.bucket, r.key)), r, r.key);
+      assert.equal(lookup.get(stateKey("acme-docs", "gone")), undefined);
+      // Same key, other bucket: no row (the announced bucket decides).
+      assert.equal(lookup.get(stateKey("acme-docs", "dir/file-1.pdf")), undefined);
+      // A key that was not announced is still found, by itself.
+      lookup.prefetch?.([stateKey("acme-docs", "dir/file-2.pdf")]);
+      assert.deepEqual(lookup.get(stateKey("acme-photos", "dir/file-3.pdf")), row(3));
+      assert.deepEqual(lookup.get(stateKey("acme-docs", "dir/file-2.pdf")), row(2));
+    } finally {
+      s.close();
+    }
+  });
+});
+
 Deno.test("SqliteStateStore: rows are written in batches, invisible to others until flushed", () => {
   withDir((dir) => {
     const s = SqliteStateStore.open(dir);

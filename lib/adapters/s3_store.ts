@@ -18,6 +18,7 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import type { Readable } from "node:stream";
+import { Buffer } from "node:buffer";
 import type {
   GetResult,
   ObjectHead,
@@ -29,6 +30,7 @@ import type {
 } from "../ports.ts";
 import type { RemoteObject } from "../types.ts";
 import { forEachPool } from "../pool.ts";
+import { type ListPage, parseListObjectsV2 } from "./list_xml.ts";
 
 /** The part of S3Client the adapter uses; tests pass a fake that records commands. */
 export type S3Sender = Pick<S3Client, "send">;
@@ -85,6 +87,46 @@ export function isRetryableUploadError(err: unknown): boolean {
 
 function etagOf(v: string | undefined): string | undefined {
   return v ? v.replace(/"/g, "") : undefined;
+}
+
+/** Collects a response body (a Node stream in practice; bytes after some SDK middleware). */
+async function readBody(body: unknown): Promise<Uint8Array | undefined> {
+  if (body instanceof Uint8Array) return body;
+  if (!body || typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] !== "function") {
+    return undefined;
+  }
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body as AsyncIterable<Uint8Array | string>) {
+    chunks.push(typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+const EMPTY_LISTING = new TextEncoder().encode("<ListBucketResult></ListBucketResult>");
+
+/**
+ * Lets the command's successful response be parsed by parseListObjectsV2 instead of the SDK's
+ * generic deserializer (see list_xml.ts): a middleware next to the HTTP handler reads the body,
+ * keeps the parsed page and hands the SDK an empty listing. Errors, retries, signing and
+ * endpoints stay the SDK's. When the fast parser declines, the SDK gets the body unchanged.
+ */
+function parseListPagesOf(command: ListObjectsV2Command): { page?: ListPage } {
+  const holder: { page?: ListPage } = {};
+  command.middlewareStack.add(
+    (next) => async (args) => {
+      const out = await next(args);
+      const response = out.response as { statusCode?: number; body?: unknown };
+      holder.page = undefined;
+      if (response?.statusCode !== 200) return out;
+      const body = await readBody(response.body);
+      if (!body) return out;
+      holder.page = parseListObjectsV2(body);
+      response.body = holder.page ? EMPTY_LISTING : body;
+      return out;
+    },
+    { step: "deserialize", priority: "low", name: "s3backupListParser" },
+  );
+  return holder;
 }
 
 /** The fields HeadObject and GetObject share. */
@@ -169,31 +211,33 @@ export class S3Store implements ObjectStore {
   async *list(bucket: string, prefix: string): AsyncIterable<RemoteObject> {
     let token: string | undefined;
     do {
+      const command = new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: prefix || undefined,
+        ContinuationToken: token,
+        MaxKeys: 1000,
+      });
+      const fast = parseListPagesOf(command);
       const out = await this.#send<{
         Contents?: Array<
           { Key?: string; Size?: number; ETag?: string; LastModified?: Date; StorageClass?: string }
         >;
         IsTruncated?: boolean;
         NextContinuationToken?: string;
-      }>(
-        "ListObjectsV2",
-        new ListObjectsV2Command({
-          Bucket: bucket,
-          Prefix: prefix || undefined,
-          ContinuationToken: token,
-          MaxKeys: 1000,
-        }),
-      );
-      for (const o of out.Contents ?? []) {
-        yield {
+      }>("ListObjectsV2", command);
+      const page = fast.page ?? {
+        objects: (out.Contents ?? []).map((o) => ({
           key: o.Key!,
           size: o.Size ?? 0,
           etag: etagOf(o.ETag),
           lastModified: o.LastModified ?? new Date(0),
           storageClass: o.StorageClass ?? "STANDARD",
-        };
-      }
-      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+        })),
+        isTruncated: out.IsTruncated ?? false,
+        nextContinuationToken: out.NextContinuationToken,
+      };
+      yield* page.objects;
+      token = page.isTruncated ? page.nextContinuationToken : undefined;
     } while (token);
   }
 
@@ -222,7 +266,7 @@ export class S3Store implements ObjectStore {
         new PutObjectCommand({
           Bucket: req.bucket,
           Key: req.key,
-          Body: req.open(0, req.size),
+          Body: req.bytes ?? req.open(0, req.size),
           ContentLength: req.size,
           ContentMD5: req.digest.parts[0].md5Base64,
           ChecksumSHA256: this.#sha256 ? req.digest.sha256Base64 : undefined,

@@ -1,0 +1,39 @@
+import assert from "node:assert/strict";
+import { asctime, createStderrLogger } from "./stderr_logger.ts";
+
+const LINE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - (DEBUG|INFO|WARNING|ERROR) - (.*)\n$/;
+
+Deno.test("createStderrLogger writes Python's format, one line per record, from its level up", () => {
+  const lines: string[] = [];
+  const log = createStderrLogger("info", (l) => lines.push(l));
+  log.debug("not shown");
+  log.info("File a.pdf already up to date in acme-docs, skipping.");
+  log.warn("careful");
+  log.error("Error uploading b.pdf: boom");
+  assert.deepEqual(lines.map((l) => LINE.exec(l)?.slice(1)), [
+    ["INFO", "File a.pdf already up to date in acme-docs, skipping."],
+    ["WARNING", "careful"],
+    ["ERROR", "Error uploading b.pdf: boom"],
+  ]);
+  const quiet: string[] = [];
+  const errorsOnly = createStderrLogger("error", (l) => quiet.push(l));
+  errorsOnly.info("no");
+  errorsOnly.warn("no");
+  errorsOnly.error("yes");
+  assert.equal(quiet.length, 1);
+});
+
+Deno.test("createStderrLogger escapes line breaks and control characters in messages", () => {
+  const lines: string[] = [];
+  const log = createStderrLogger("debug", (l) => lines.push(l));
+  log.info("Uploading evil\n2026-01-01 00:00:00,000 - INFO - forged\r.txt\x1b[31m to b...");
+  assert.equal(lines.length, 1);
+  assert.match(lines[0], LINE);
+  assert.equal(lines[0].split("\n").length, 2, lines[0]);
+  assert.ok(!lines[0].includes("\r") && !lines[0].includes("\x1b"), lines[0]);
+});
+
+Deno.test("asctime is local time with a comma before the milliseconds", () => {
+  const d = new Date(2026, 1, 11, 2, 0, 1, 372);
+  assert.equal(asctime(d.getTime()), "2026-02-11 02:00:01,372");
+});

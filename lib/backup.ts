@@ -117,11 +117,39 @@ async function readSmall(f: LocalFile, signal?: AbortSignal): Promise<Uint8Array
   return bytes;
 }
 
+/** The byte range [start, end) of a file, read into memory; a short read means it shrank. */
+async function readRange(path: string, start: number, end: number): Promise<Uint8Array> {
+  const out = new Uint8Array(end - start);
+  using file = await Deno.open(path, { read: true });
+  await file.seek(start, Deno.SeekMode.Start);
+  let filled = 0;
+  while (filled < out.length) {
+    const n = await file.read(out.subarray(filled));
+    if (n === null) {
+      throw new Error(
+        `file changed while it was uploaded (it ended ${end - start - filled} bytes early)`,
+      );
+    }
+    filled += n;
+  }
+  return out;
+}
+
 /** Uploads one file and records it clean. Throws with a reason on failure. */
 async function uploadOne(item: PlanItem, deps: ExecuteDeps, signal?: AbortSignal): Promise<void> {
   const f = item.file;
   const bytes = f.size <= IN_MEMORY_MAX ? await readSmall(f, signal) : undefined;
-  const digest = bytes ? digestBytes(bytes) : item.digest ?? await digestFile(f.absPath, f.size);
+  // Large files: the pre-pass hashes SHA-256 only; each part's MD5 is computed by the store
+  // from the part it reads into memory, while earlier parts travel.
+  const digest = bytes
+    ? digestBytes(bytes)
+    : item.digest ?? await digestFile(f.absPath, f.size, undefined, { partMd5s: false });
+  const unchanged = () => {
+    const now = currentStat(f.absPath);
+    if (now === undefined || !statMatches(now, f)) {
+      throw new Error("file changed while it was uploaded; the next run uploads its final content");
+    }
+  };
   await deps.store.put({
     bucket: item.bucket,
     key: item.key,
@@ -129,6 +157,8 @@ async function uploadOne(item: PlanItem, deps: ExecuteDeps, signal?: AbortSignal
     open: (start, end) =>
       bytes ? Readable.from([bytes.subarray(start, end)]) : openRange(f.absPath, start, end),
     bytes,
+    read: (start, end) => readRange(f.absPath, start, end),
+    assertUnchanged: unchanged,
     digest,
     contentType: contentTypeFor(f.relPath),
     metadata: {
@@ -137,11 +167,9 @@ async function uploadOne(item: PlanItem, deps: ExecuteDeps, signal?: AbortSignal
     },
     signal,
   });
-  const after = currentStat(f.absPath);
-  if (after === undefined || !statMatches(after, f)) {
-    // S3 holds a consistent copy (its checksums matched what was hashed), but the file moved on.
-    throw new Error("file changed while it was uploaded; the next run uploads its final content");
-  }
+  // S3 holds a consistent copy (its checksums matched what was hashed), but the file may have
+  // moved on since.
+  unchanged();
   recordClean(deps, item, digest.sha256Hex);
 }
 

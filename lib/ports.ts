@@ -25,6 +25,17 @@ export interface PutRequest {
   open(start: number, end: number): Readable;
   /** The whole content, when it was read into memory (small files): the bytes digest covers. */
   bytes?: Uint8Array;
+  /**
+   * Reads the byte range [start, end) into memory (a part); fails when the file is shorter.
+   * Required when a part of the digest has no MD5: the store computes it from these bytes.
+   */
+  read?(start: number, end: number): Promise<Uint8Array>;
+  /**
+   * Throws when the source changed since it was digested. A multipart upload calls it after
+   * the last part and before completing, and aborts instead when it throws: nothing is stored
+   * whose content could differ from the recorded SHA-256.
+   */
+  assertUnchanged?(): void;
   digest: ContentDigest;
   contentType: string;
   metadata: Record<string, string>;

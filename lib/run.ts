@@ -101,6 +101,31 @@ async function notify(summary: Summary, deps: RunDeps): Promise<string | undefin
   }
 }
 
+/**
+ * Walks the tree and decides. Its own function so that the listings (a Map per bucket, ~20 MiB
+ * for 100,000 keys) are garbage once the plan exists, not held through the uploads.
+ */
+async function planRun(
+  config: Config,
+  deps: RunDeps,
+  state: StateStore,
+  opts: RunOptions,
+): Promise<Plan> {
+  // Listing first: the requests travel while the tree is walked.
+  const listings = startListings(deps.store, config.categories, config.keyPrefix);
+  const scan = await scanTreeAsync(config.source, config.exclude, [config.stateDir]);
+  return await buildPlan({
+    listings,
+    scan,
+    categories: config.categories,
+    unmatched: config.unmatched,
+    keyPrefix: config.keyPrefix,
+    state: state.lookup?.() ?? state.loadAll(),
+    checksum: opts.checksum,
+    concurrency: opts.concurrency,
+  }, deps);
+}
+
 /** Runs a backup. Fatal problems (missing source, held lock) are reported with their exit code. */
 export async function runBackup(
   config: Config,
@@ -129,19 +154,7 @@ export async function runBackup(
     checkSource(config.source);
     lock = deps.acquireLock();
     state = deps.openState();
-    // Listing first: the requests travel while the tree is walked.
-    const listings = startListings(deps.store, config.categories, config.keyPrefix);
-    const scan = await scanTreeAsync(config.source, config.exclude, [config.stateDir]);
-    const plan = await buildPlan({
-      listings,
-      scan,
-      categories: config.categories,
-      unmatched: config.unmatched,
-      keyPrefix: config.keyPrefix,
-      state: state.lookup?.() ?? state.loadAll(),
-      checksum: opts.checksum,
-      concurrency: opts.concurrency,
-    }, deps);
+    const plan = await planRun(config, deps, state, opts);
     deps.onPlan?.(plan);
     for (const f of plan.failed) deps.logger.error(`Error uploading ${f.path}: ${f.error}`);
     const result = await executePlan(plan, { ...deps, state }, opts.concurrency, deps.signal);

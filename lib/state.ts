@@ -35,6 +35,9 @@ CREATE TABLE IF NOT EXISTS runs (
 
 const COLUMNS = "bucket, key, size, mtime_ms, ctime_ms, ino, sha256, recorded_at_ms";
 type RawRow = Record<string, number | string>;
+/** The columns under StateRow's names: a row needs no copy (rows are null-prototype objects). */
+const ROW_COLUMNS =
+  "bucket, key, size, mtime_ms AS mtimeMs, ctime_ms AS ctimeMs, ino, sha256, recorded_at_ms AS recordedAtMs";
 
 function toRow(r: RawRow): StateRow {
   return {
@@ -164,7 +167,7 @@ export class SqliteStateStore implements StateStore {
   lookup(): StateLookup {
     const one = this.#db.prepare(`SELECT ${COLUMNS} FROM files WHERE bucket = ? AND key = ?`);
     const many = this.#db.prepare(
-      `SELECT ${COLUMNS} FROM files WHERE bucket = ? AND key IN (SELECT value FROM json_each(?))`,
+      `SELECT ${ROW_COLUMNS} FROM files WHERE bucket = ? AND key IN (SELECT value FROM json_each(?))`,
     );
     /** Prefetched rows; null: announced and absent. */
     let fetched = new Map<string, StateRow | null>();
@@ -181,9 +184,8 @@ export class SqliteStateStore implements StateStore {
           byBucket.set(bucket, list);
         }
         for (const [bucket, list] of byBucket) {
-          for (const r of many.all(bucket, JSON.stringify(list)) as RawRow[]) {
-            const row = toRow(r);
-            fetched.set(stateKey(row.bucket, row.key), row);
+          for (const row of many.all(bucket, JSON.stringify(list)) as unknown as StateRow[]) {
+            fetched.set(stateKey(bucket, row.key), row);
           }
         }
       },

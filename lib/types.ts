@@ -39,7 +39,11 @@ export interface ContentDigest {
  */
 export interface PartDigest {
   size: number;
-  md5Base64: string;
+  /**
+   * Absent when the upload computes it from the part as read into memory (backups of large
+   * files: the pre-pass then only hashes SHA-256, the slower MD5 runs while parts travel).
+   */
+  md5Base64?: string;
   sha256Base64?: string;
 }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { asctime, createStderrLogger } from "./stderr_logger.ts";
+import { asctime, bufferedStderr, createStderrLogger } from "./stderr_logger.ts";
 
 const LINE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - (DEBUG|INFO|WARNING|ERROR) - (.*)\n$/;
 
@@ -36,4 +36,21 @@ Deno.test("createStderrLogger escapes line breaks and control characters in mess
 Deno.test("asctime is local time with a comma before the milliseconds", () => {
   const d = new Date(2026, 1, 11, 2, 0, 1, 372);
   assert.equal(asctime(d.getTime()), "2026-02-11 02:00:01,372");
+});
+
+Deno.test("bufferedStderr keeps every byte in order across flushes, long lines and short writes", () => {
+  const got: number[] = [];
+  // A stderr that takes at most 1,000 bytes per write.
+  const out = bufferedStderr((b) => {
+    const n = Math.min(b.length, 1000);
+    got.push(...b.subarray(0, n));
+    return n;
+  });
+  const lines = Array.from({ length: 3000 }, (_, i) => `line ${i} caf\u00e9 \u{1f600}\n`);
+  lines.splice(1500, 0, "x".repeat(100_000) + "\n"); // longer than the buffer
+  for (const l of lines) out.write(l);
+  out.flush();
+  assert.equal(new TextDecoder().decode(new Uint8Array(got)), lines.join(""));
+  out.flush(); // nothing pending: writes nothing
+  assert.equal(new TextDecoder().decode(new Uint8Array(got)), lines.join(""));
 });

@@ -310,6 +310,7 @@ export class MemoryStore implements ObjectStore {
           );
           start += part.size;
         }
+        req.assertUnchanged?.();
         this.#count("CompleteMultipartUpload", req.key);
         const small = received.findIndex((p, i) =>
           i < received.length - 1 && p.length < MIN_PART_SIZE
@@ -356,10 +357,14 @@ export class MemoryStore implements ObjectStore {
     req: PutRequest,
     start: number,
     end: number,
-    md5Base64: string,
+    md5Base64: string | undefined,
     sha256: string | undefined,
   ): Promise<Uint8Array> {
-    const bytes = await readAll(req.open(start, end));
+    // Like S3Store: a part without an MD5 is read into memory and its MD5 computed from it.
+    const bytes = md5Base64 === undefined && req.read
+      ? await req.read(start, end)
+      : await readAll(req.open(start, end));
+    md5Base64 ??= md5(bytes).toString("base64");
     if (bytes.length !== end - start) {
       throw s3Error(
         "IncompleteBody",

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
+import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { startLocalAws } from "../support/local_aws.ts";
 import { startFaultProxy } from "../support/fault_proxy.ts";
 import { runCli, spawnCli } from "../support/cli.ts";
@@ -299,6 +300,13 @@ Deno.test(
       const rows = readState(state);
       assert.deepEqual(rows.map((r) => r.key), ["steady.txt"], "only the steady file is clean");
       assert.equal(proxy.openMultipartUploads().size, 0);
+      // Nothing was completed: each upload checked the file after its last part and aborted
+      // (this server ignores Content-MD5, so the check is what keeps a mixed object out).
+      const stored = await s3.send(new ListObjectsV2Command({ Bucket: BUCKETS.database }));
+      assert.deepEqual(
+        (stored.Contents ?? []).map((o) => o.Key).filter((k) => !k!.startsWith(".s3backup/")),
+        [],
+      );
 
       slow = false;
       const second = await runCliWithin(["run", "-c", cfg, "--json"], aws.env, 90_000);

@@ -62,10 +62,12 @@ export function summarize(profile: CpuProfile, repo: string, top = 25): string {
   let t = 0;
   const stageUs = new Map<string, number>();
   const STAGES = [
-    "scanTree",
+    "walkTree",
     "loadAll",
     "buildPlan",
+    "prefetch",
     "listBuckets",
+    "parseListObjectsV2",
     "executePlan",
     "writeManifests",
     "digestFile",

@@ -24,3 +24,26 @@ export async function forEachPool<T>(
   await Promise.all(Array.from({ length: n }, worker));
   if (failure) throw failure.err;
 }
+
+/** At most `slots` holders at once; acquire() resolves to the function that releases. */
+export class Semaphore {
+  #free: number;
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(slots: number) {
+    this.#free = Math.max(1, slots);
+  }
+
+  async acquire(): Promise<() => void> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
+    };
+  }
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { forEachPool } from "./pool.ts";
+import { forEachPool, Semaphore } from "./pool.ts";
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -84,4 +84,24 @@ Deno.test("forEachPool rethrows the first error and starts no item after it", as
   for (const i of started.filter((i) => i !== 5 && i !== 6)) {
     assert.ok(finished.includes(i), `${i}`);
   }
+});
+
+Deno.test("Semaphore: never more than its slots held; every waiter gets a turn", async () => {
+  const sem = new Semaphore(3);
+  let held = 0;
+  let most = 0;
+  await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+    const release = await sem.acquire();
+    held++;
+    most = Math.max(most, held);
+    await new Promise((r) => setTimeout(r, i % 3));
+    held--;
+    release();
+    release(); // a second call does nothing
+  }));
+  assert.equal(most, 3);
+  assert.equal(held, 0);
+  // All slots free again: three acquire at once without waiting.
+  const r = await Promise.all([sem.acquire(), sem.acquire(), sem.acquire()]);
+  r.forEach((f) => f());
 });

@@ -7,6 +7,8 @@
  * Anything it does not expect (CDATA, a different root, an unbalanced document) makes it
  * return undefined, and the caller lets the SDK parse the page instead.
  */
+import type { ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { Buffer } from "node:buffer";
 import type { RemoteObject } from "../types.ts";
 
 export interface ListPage {
@@ -183,4 +185,44 @@ export function parseListObjectsV2(bytes: Uint8Array): ListPage | undefined {
   if (!sawRoot || depth !== 0) return undefined;
   if (page.isTruncated && !page.nextContinuationToken) return undefined;
   return page;
+}
+
+/** Collects a response body (a Node stream in practice; bytes after some SDK middleware). */
+async function readBody(body: unknown): Promise<Uint8Array | undefined> {
+  if (body instanceof Uint8Array) return body;
+  if (!body || typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] !== "function") {
+    return undefined;
+  }
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body as AsyncIterable<Uint8Array | string>) {
+    chunks.push(typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+const EMPTY_LISTING = new TextEncoder().encode("<ListBucketResult></ListBucketResult>");
+
+/**
+ * Lets the command's successful response be parsed by parseListObjectsV2 instead of the SDK's
+ * generic deserializer (see list_xml.ts): a middleware next to the HTTP handler reads the body,
+ * keeps the parsed page and hands the SDK an empty listing. Errors, retries, signing and
+ * endpoints stay the SDK's. When the fast parser declines, the SDK gets the body unchanged.
+ */
+export function parseListPagesOf(command: ListObjectsV2Command): { page?: ListPage } {
+  const holder: { page?: ListPage } = {};
+  command.middlewareStack.add(
+    (next) => async (args) => {
+      const out = await next(args);
+      const response = out.response as { statusCode?: number; body?: unknown };
+      holder.page = undefined;
+      if (response?.statusCode !== 200) return out;
+      const body = await readBody(response.body);
+      if (!body) return out;
+      holder.page = parseListObjectsV2(body);
+      response.body = holder.page ? EMPTY_LISTING : body;
+      return out;
+    },
+    { step: "deserialize", priority: "low", name: "s3backupListParser" },
+  );
+  return holder;
 }

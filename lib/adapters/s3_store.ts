@@ -18,7 +18,6 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import type { Readable } from "node:stream";
-import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import type {
   GetResult,
@@ -30,8 +29,8 @@ import type {
   RestoreRequestOutcome,
 } from "../ports.ts";
 import type { RemoteObject } from "../types.ts";
-import { forEachPool } from "../pool.ts";
-import { type ListPage, parseListObjectsV2 } from "./list_xml.ts";
+import { forEachPool, Semaphore } from "../pool.ts";
+import { type ListPage, parseListPagesOf } from "./list_xml.ts";
 
 /** The part of S3Client the adapter uses; tests pass a fake that records commands. */
 export type S3Sender = Pick<S3Client, "send">;
@@ -47,7 +46,12 @@ export interface S3StoreOptions {
   sha256Checksums?: boolean;
   /** Parts of one multipart upload in flight at once. */
   partConcurrency?: number;
+  /** Parts held in memory at once across all uploads (each up to the part size, 8 MiB). */
+  partsInMemory?: number;
 }
+
+/** 8 parts of 8 MiB: 64 MiB of part buffers however many large files upload at once. */
+export const DEFAULT_PARTS_IN_MEMORY = 8;
 
 function isNotFound(err: unknown): boolean {
   const e = err as SdkError;
@@ -94,46 +98,6 @@ function md5Base64(bytes: Uint8Array): string {
   return createHash("md5").update(bytes).digest("base64");
 }
 
-/** Collects a response body (a Node stream in practice; bytes after some SDK middleware). */
-async function readBody(body: unknown): Promise<Uint8Array | undefined> {
-  if (body instanceof Uint8Array) return body;
-  if (!body || typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] !== "function") {
-    return undefined;
-  }
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of body as AsyncIterable<Uint8Array | string>) {
-    chunks.push(typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk);
-  }
-  return Buffer.concat(chunks);
-}
-
-const EMPTY_LISTING = new TextEncoder().encode("<ListBucketResult></ListBucketResult>");
-
-/**
- * Lets the command's successful response be parsed by parseListObjectsV2 instead of the SDK's
- * generic deserializer (see list_xml.ts): a middleware next to the HTTP handler reads the body,
- * keeps the parsed page and hands the SDK an empty listing. Errors, retries, signing and
- * endpoints stay the SDK's. When the fast parser declines, the SDK gets the body unchanged.
- */
-function parseListPagesOf(command: ListObjectsV2Command): { page?: ListPage } {
-  const holder: { page?: ListPage } = {};
-  command.middlewareStack.add(
-    (next) => async (args) => {
-      const out = await next(args);
-      const response = out.response as { statusCode?: number; body?: unknown };
-      holder.page = undefined;
-      if (response?.statusCode !== 200) return out;
-      const body = await readBody(response.body);
-      if (!body) return out;
-      holder.page = parseListObjectsV2(body);
-      response.body = holder.page ? EMPTY_LISTING : body;
-      return out;
-    },
-    { step: "deserialize", priority: "low", name: "s3backupListParser" },
-  );
-  return holder;
-}
-
 /** The fields HeadObject and GetObject share. */
 interface ObjectOutput {
   ContentLength?: number;
@@ -165,11 +129,13 @@ export class S3Store implements ObjectStore {
   readonly #counts: Record<string, number> = {};
   readonly #sha256: boolean;
   readonly #partConcurrency: number;
+  readonly #partSlots: Semaphore;
 
   constructor(client: S3Sender, opts: S3StoreOptions = {}) {
     this.#client = client;
     this.#sha256 = opts.sha256Checksums ?? true;
     this.#partConcurrency = opts.partConcurrency ?? 4;
+    this.#partSlots = new Semaphore(opts.partsInMemory ?? DEFAULT_PARTS_IN_MEMORY);
   }
 
   requestCounts(): Record<string, number> {
@@ -300,25 +266,32 @@ export class S3Store implements ObjectStore {
         if (req.signal?.aborted) throw new Error("aborted");
         const start = i * partSize;
         // In memory when the caller can read ranges: one 8 MiB body instead of a piped stream
-        // (1 GiB: see README, Performance); at most partConcurrency parts held at once.
-        const bytes = req.read ? await req.read(start, start + part.size) : undefined;
-        const md5 = part.md5Base64 ?? (bytes && md5Base64(bytes));
-        if (md5 === undefined) throw new Error(`part ${i + 1} has no MD5 and cannot be read`);
-        const out = await this.#sendUpload<{ ETag?: string }>(
-          "UploadPart",
-          () =>
-            new UploadPartCommand({
-              Bucket: req.bucket,
-              Key: req.key,
-              UploadId: uploadId,
-              PartNumber: i + 1,
-              Body: bytes ?? req.open(start, start + part.size) as Readable,
-              ContentLength: part.size,
-              ContentMD5: md5,
-            }),
-          // SIGINT/SIGTERM: parts in flight are cut off, then the upload is aborted below.
-          req.signal,
-        );
+        // (1 GiB: see README, Performance); partsInMemory bounds the buffers held process-wide.
+        const release = req.read ? await this.#partSlots.acquire() : undefined;
+        let out: { ETag?: string };
+        try {
+          if (req.signal?.aborted) throw new Error("aborted");
+          const bytes = req.read ? await req.read(start, start + part.size) : undefined;
+          const md5 = part.md5Base64 ?? (bytes && md5Base64(bytes));
+          if (md5 === undefined) throw new Error(`part ${i + 1} has no MD5 and cannot be read`);
+          out = await this.#sendUpload<{ ETag?: string }>(
+            "UploadPart",
+            () =>
+              new UploadPartCommand({
+                Bucket: req.bucket,
+                Key: req.key,
+                UploadId: uploadId,
+                PartNumber: i + 1,
+                Body: bytes ?? req.open(start, start + part.size) as Readable,
+                ContentLength: part.size,
+                ContentMD5: md5,
+              }),
+            // SIGINT/SIGTERM: parts in flight are cut off, then the upload is aborted below.
+            req.signal,
+          );
+        } finally {
+          release?.();
+        }
         done[i] = { PartNumber: i + 1, ETag: out.ETag };
       }, req.signal);
       if (req.signal?.aborted || done.filter(Boolean).length !== parts.length) {

@@ -269,6 +269,41 @@ Deno.test("S3Store.put of a multi-part digest: create, one UploadPart per part, 
   });
 });
 
+Deno.test("S3Store.put: parts read into memory stay within partsInMemory across uploads", async () => {
+  const bytes = Buffer.from("0123456789abcdefghij"); // 10 parts of 2
+  const full = digestOf(bytes, 2);
+  const digest = { ...full, parts: full.parts.map((p) => ({ size: p.size })) };
+  let held = 0;
+  let most = 0;
+  const fake = new FakeSdkClient({
+    CreateMultipartUploadCommand: () => ({ UploadId: "up" }),
+    UploadPartCommand: async (input) => {
+      assert.ok(input.Body instanceof Uint8Array, "a part read into memory is sent as bytes");
+      await new Promise((r) => setTimeout(r, 3));
+      held--; // the store lets go of the part once it is sent
+      return { ETag: `"p${input.PartNumber}"` };
+    },
+    CompleteMultipartUploadCommand: () => ({ ETag: '"whole"' }),
+  });
+  const store = storeOver(fake, { partConcurrency: 4, partsInMemory: 3 });
+  const request = (key: string): PutRequest => ({
+    ...putRequest(bytes, digest),
+    key,
+    read: (start, end) => {
+      held++;
+      most = Math.max(most, held);
+      return Promise.resolve(bytes.slice(start, end));
+    },
+  });
+  // Two files at once, 4 parts each in flight: still at most 3 parts in memory.
+  await Promise.all([store.put(request("a.sql")), store.put(request("b.sql"))]);
+  assert.equal(most, 3);
+  // MD5s computed from the bytes read: the same as a digest with part MD5s.
+  const md5s = fake.of("UploadPartCommand").filter((c) => c.input.Key === "a.sql")
+    .sort((x, y) => x.input.PartNumber - y.input.PartNumber).map((c) => c.input.ContentMD5);
+  assert.deepEqual(md5s, full.parts.map((p) => p.md5Base64));
+});
+
 Deno.test("S3Store.put: a failing UploadPart aborts the multipart upload and rethrows", async () => {
   const bytes = Buffer.from("0123456789");
   const boom = s3Error("InternalError", "We encountered an internal error.", 500, 5);

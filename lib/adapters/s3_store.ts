@@ -30,7 +30,7 @@ import type {
 } from "../ports.ts";
 import type { RemoteObject } from "../types.ts";
 import { forEachPool, Semaphore } from "../pool.ts";
-import { type ListPage, parseListPagesOf } from "./list_xml.ts";
+import { parseListPagesOf } from "./list_xml.ts";
 
 /** The part of S3Client the adapter uses; tests pass a fake that records commands. */
 export type S3Sender = Pick<S3Client, "send">;

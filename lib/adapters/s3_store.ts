@@ -31,15 +31,16 @@ import type {
 import type { RemoteObject } from "../types.ts";
 import { forEachPool, Semaphore } from "../pool.ts";
 import { parseListPagesOf } from "./list_xml.ts";
+import {
+  isNotFound,
+  isRetryableUploadError,
+  restoreState,
+  type SdkError,
+  UPLOAD_ATTEMPTS,
+} from "./s3_errors.ts";
 
 /** The part of S3Client the adapter uses; tests pass a fake that records commands. */
 export type S3Sender = Pick<S3Client, "send">;
-
-interface SdkError {
-  name?: string;
-  Code?: string;
-  $metadata?: { httpStatusCode?: number; attempts?: number };
-}
 
 export interface S3StoreOptions {
   /** Send x-amz-checksum-sha256 with uploads (AWS S3 verifies it; RGW 16 ignores it). */
@@ -52,43 +53,6 @@ export interface S3StoreOptions {
 
 /** 8 parts of 8 MiB: 64 MiB of part buffers however many large files upload at once. */
 export const DEFAULT_PARTS_IN_MEMORY = 8;
-
-function isNotFound(err: unknown): boolean {
-  const e = err as SdkError;
-  const status = e?.$metadata?.httpStatusCode;
-  if (e?.name === "NoSuchBucket" || e?.Code === "NoSuchBucket") return false;
-  return status === 404 || e?.name === "NotFound" || e?.name === "NoSuchKey" ||
-    e?.name === "NoSuchVersion";
-}
-
-function restoreState(header: string | undefined): ObjectHead["restore"] {
-  if (!header) return undefined;
-  const ongoing = /ongoing-request="true"/.test(header);
-  const expiry = /expiry-date="([^"]+)"/.exec(header)?.[1];
-  return { ongoing, expiry: expiry ? new Date(expiry) : undefined };
-}
-
-/** Attempts per PutObject / UploadPart (the SDK never retries a request with a stream body). */
-export const UPLOAD_ATTEMPTS = 5;
-const RETRYABLE_NETWORK = new Set([
-  "ECONNRESET",
-  "EPIPE",
-  "ETIMEDOUT",
-  "ECONNREFUSED",
-  "ECONNABORTED",
-]);
-
-/** What the SDK's standard retry mode retries: 5xx, 429, throttling, timeouts, dropped sockets. */
-export function isRetryableUploadError(err: unknown): boolean {
-  const e = err as SdkError & { code?: string; $retryable?: unknown };
-  if (e?.name === "AbortError") return false;
-  const status = e?.$metadata?.httpStatusCode;
-  if (status !== undefined && (status >= 500 || status === 429)) return true;
-  if (e?.$retryable || /Throttl|SlowDown|RequestTimeout|TimeoutError/.test(e?.name ?? "")) {
-    return true;
-  }
-  return status === undefined && RETRYABLE_NETWORK.has(e?.code ?? "");
-}
 
 function etagOf(v: string | undefined): string | undefined {
   return v ? v.replace(/"/g, "") : undefined;

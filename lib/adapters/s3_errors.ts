@@ -1,0 +1,48 @@
+/**
+ * How S3Store reads the SDK's errors: which mean "missing" and which an upload retries (the
+ * SDK's standard retry mode, which it never applies to a request with a stream body).
+ */
+import type { ObjectHead } from "../ports.ts";
+
+export interface SdkError {
+  name?: string;
+  Code?: string;
+  $metadata?: { httpStatusCode?: number; attempts?: number };
+}
+
+export function isNotFound(err: unknown): boolean {
+  const e = err as SdkError;
+  const status = e?.$metadata?.httpStatusCode;
+  if (e?.name === "NoSuchBucket" || e?.Code === "NoSuchBucket") return false;
+  return status === 404 || e?.name === "NotFound" || e?.name === "NoSuchKey" ||
+    e?.name === "NoSuchVersion";
+}
+
+export function restoreState(header: string | undefined): ObjectHead["restore"] {
+  if (!header) return undefined;
+  const ongoing = /ongoing-request="true"/.test(header);
+  const expiry = /expiry-date="([^"]+)"/.exec(header)?.[1];
+  return { ongoing, expiry: expiry ? new Date(expiry) : undefined };
+}
+
+/** Attempts per PutObject / UploadPart (the SDK never retries a request with a stream body). */
+export const UPLOAD_ATTEMPTS = 5;
+const RETRYABLE_NETWORK = new Set([
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "ECONNREFUSED",
+  "ECONNABORTED",
+]);
+
+/** What the SDK's standard retry mode retries: 5xx, 429, throttling, timeouts, dropped sockets. */
+export function isRetryableUploadError(err: unknown): boolean {
+  const e = err as SdkError & { code?: string; $retryable?: unknown };
+  if (e?.name === "AbortError") return false;
+  const status = e?.$metadata?.httpStatusCode;
+  if (status !== undefined && (status >= 500 || status === 429)) return true;
+  if (e?.$retryable || /Throttl|SlowDown|RequestTimeout|TimeoutError/.test(e?.name ?? "")) {
+    return true;
+  }
+  return status === undefined && RETRYABLE_NETWORK.has(e?.code ?? "");
+}

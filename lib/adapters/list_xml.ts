@@ -56,8 +56,8 @@ const QUOT = bytesOf("&quot;");
 /**
  * Reads text content out of one page's bytes. Each value becomes a small string of its own:
  * decoding the whole page first made a ~300 KB string per page, which V8 puts straight into
- * old space, where 100 pages of garbage waited for a full collection (~60 MiB of peak RSS on
- * 100,000 keys). Most values are ASCII without references: those skip the decoder call.
+ * old space, where the pages' garbage waited for a full collection (100,000 keys: peak RSS
+ * 303 → 283 MiB). Most values are ASCII without references: those skip the decoder call.
  */
 class PageText {
   constructor(readonly body: Uint8Array) {}
@@ -116,6 +116,14 @@ function toObject(e: Entry): RemoteObject | undefined {
 
 /** Parses one page; undefined when the body is not the plain document S3 sends. */
 export function parseListObjectsV2(bytes: Uint8Array): ListPage | undefined {
+  try {
+    return parsePage(bytes);
+  } catch {
+    return undefined; // e.g. a reference to no character (&#xFFFFFFFF;): the SDK decides
+  }
+}
+
+function parsePage(bytes: Uint8Array): ListPage | undefined {
   // A plain view: a Node Buffer's indexOf is a slower, JS-level method.
   const body = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const text = new PageText(body);

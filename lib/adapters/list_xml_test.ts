@@ -81,6 +81,7 @@ Deno.test("parseListObjectsV2 declines what it does not expect, so the SDK parse
     `${ROOT}<Contents><Key>a</Key><Size>1.5</Size></Contents></ListBucketResult>`,
     `${ROOT}<IsTruncated>true</IsTruncated></ListBucketResult>`, // no token
     `${ROOT}<Contents><Key>a</Key>`, // cut short
+    `${ROOT}<Contents><Key>&#xFFFFFFFF;</Key></Contents></ListBucketResult>`,
     ``,
   ];
   for (const xml of declined) assert.equal(parseListObjectsV2(enc(xml)), undefined, xml);

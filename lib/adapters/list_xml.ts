@@ -212,7 +212,7 @@ const EMPTY_LISTING = new TextEncoder().encode("<ListBucketResult></ListBucketRe
 
 /**
  * Lets the command's successful response be parsed by parseListObjectsV2 instead of the SDK's
- * generic deserializer (see list_xml.ts): a middleware next to the HTTP handler reads the body,
+ * generic deserializer: a middleware next to the HTTP handler reads the body,
  * keeps the parsed page and hands the SDK an empty listing. Errors, retries, signing and
  * endpoints stay the SDK's. When the fast parser declines, the SDK gets the body unchanged.
  */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseListObjectsV2 } from "./list_xml.ts";
+import { parseListObjectsV2, parseListPagesOf } from "./list_xml.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const HEAD = `<?xml version="1.0" encoding="UTF-8"?>\n`;
@@ -85,4 +85,32 @@ Deno.test("parseListObjectsV2 declines what it does not expect, so the SDK parse
     ``,
   ];
   for (const xml of declined) assert.equal(parseListObjectsV2(enc(xml)), undefined, xml);
+});
+
+Deno.test("parseListPagesOf: the real SDK client hands its response to the fast parser", async () => {
+  const { S3Client, ListObjectsV2Command } = await import("@aws-sdk/client-s3");
+  const { Readable } = await import("node:stream");
+  const xml = ROOT + `<IsTruncated>false</IsTruncated>` + contents("a\r.txt") +
+    `</ListBucketResult>`;
+  const client = new S3Client({
+    region: "us-east-1",
+    endpoint: "http://127.0.0.1:9",
+    forcePathStyle: true,
+    credentials: { accessKeyId: "k", secretAccessKey: "s" },
+    requestHandler: {
+      handle: () =>
+        Promise.resolve({
+          response: { statusCode: 200, headers: {}, body: Readable.from([enc(xml)]) },
+        }),
+    },
+  });
+  try {
+    const command = new ListObjectsV2Command({ Bucket: "b" });
+    const fast = parseListPagesOf(command);
+    const out = await client.send(command);
+    assert.deepEqual(fast.page?.objects.map((o) => o.key), ["a\r.txt"]);
+    assert.equal(out.Contents, undefined, "the SDK was handed an empty listing");
+  } finally {
+    client.destroy();
+  }
 });

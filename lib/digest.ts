@@ -100,7 +100,7 @@ export class DigestBuilder {
 
 const READ_BUFFER = 1 * MiB;
 
-/** The digest of content already in memory (one part: callers keep it under the part size). */
+/** The digest of content already in memory, with parts of partSize. */
 export function digestBytes(
   bytes: Uint8Array,
   partSize = choosePartSize(bytes.length),

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { Readable } from "node:stream";
 import { type S3Sender, S3Store } from "./s3_store.ts";
-import { DigestBuilder } from "../digest.ts";
+import { digestBytes } from "../digest.ts";
 import type { ContentDigest } from "../types.ts";
 import type { PutRequest } from "../ports.ts";
 import { FakeSdkClient, readBody } from "../../tests/fakes/fake_sdk_client.ts";
@@ -16,12 +16,6 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const x of it) out.push(x);
   return out;
-}
-
-function digestOf(bytes: Uint8Array, partSize: number): ContentDigest {
-  const b = new DigestBuilder(bytes.length, partSize);
-  b.update(bytes);
-  return b.finish();
 }
 
 function putRequest(bytes: Uint8Array, digest: ContentDigest): PutRequest {
@@ -181,7 +175,7 @@ Deno.test("S3Store.get returns the body, undefined on NoSuchKey, and rethrows ot
 
 Deno.test("S3Store.put of a one-part digest sends one PutObject with both checksums", async () => {
   const bytes = Buffer.from("meeting notes\n".repeat(5));
-  const digest = digestOf(bytes, 8 * 1024 * 1024);
+  const digest = digestBytes(bytes, 8 * 1024 * 1024);
   let sentBytes: Uint8Array | undefined;
   const fake = new FakeSdkClient({
     PutObjectCommand: async (input) => {
@@ -208,14 +202,16 @@ Deno.test("S3Store.put of a one-part digest sends one PutObject with both checks
 Deno.test("S3Store.put without sha256Checksums sends Content-MD5 only", async () => {
   const bytes = Buffer.from("x");
   const fake = new FakeSdkClient({ PutObjectCommand: () => ({}) });
-  await storeOver(fake, { sha256Checksums: false }).put(putRequest(bytes, digestOf(bytes, 1024)));
+  await storeOver(fake, { sha256Checksums: false }).put(
+    putRequest(bytes, digestBytes(bytes, 1024)),
+  );
   assert.equal(fake.sent[0].input.ChecksumSHA256, undefined);
-  assert.equal(fake.sent[0].input.ContentMD5, digestOf(bytes, 1024).md5Base64);
+  assert.equal(fake.sent[0].input.ContentMD5, digestBytes(bytes, 1024).md5Base64);
 });
 
 Deno.test("S3Store.put of a multi-part digest: create, one UploadPart per part, complete in order", async () => {
   const bytes = Buffer.from("0123456789"); // parts of 4: "0123" "4567" "89"
-  const digest = digestOf(bytes, 4);
+  const digest = digestBytes(bytes, 4);
   assert.equal(digest.parts.length, 3);
   const partBytes = new Map<number, string>();
   const fake = new FakeSdkClient({
@@ -271,7 +267,7 @@ Deno.test("S3Store.put of a multi-part digest: create, one UploadPart per part, 
 
 Deno.test("S3Store.put: parts read into memory stay within partsInMemory across uploads", async () => {
   const bytes = Buffer.from("0123456789abcdefghij"); // 10 parts of 2
-  const full = digestOf(bytes, 2);
+  const full = digestBytes(bytes, 2);
   const digest = { ...full, parts: full.parts.map((p) => ({ size: p.size })) };
   let held = 0;
   let most = 0;
@@ -317,7 +313,7 @@ Deno.test("S3Store.put: a failing UploadPart aborts the multipart upload and ret
     CompleteMultipartUploadCommand: () => ({}),
   });
   const store = storeOver(fake, { partConcurrency: 1 });
-  await assert.rejects(store.put(putRequest(bytes, digestOf(bytes, 4))), (err) => err === boom);
+  await assert.rejects(store.put(putRequest(bytes, digestBytes(bytes, 4))), (err) => err === boom);
   assert.deepEqual(fake.of("AbortMultipartUploadCommand").map((c) => c.input), [
     { Bucket: "bkt", Key: "docs/a.pdf", UploadId: "up-9" },
   ]);
@@ -341,7 +337,7 @@ Deno.test("S3Store.requestCounts counts every attempt by operation, failures inc
   assert.equal(await store.head("bkt", "k"), undefined);
   await store.head("bkt", "k");
   const bytes = Buffer.from("abc");
-  await store.put(putRequest(bytes, digestOf(bytes, 1024)));
+  await store.put(putRequest(bytes, digestBytes(bytes, 1024)));
   assert.deepEqual(store.requestCounts(), { ListObjectsV2: 3, HeadObject: 4, PutObject: 1 });
   // A copy: the caller cannot change the store's counters.
   store.requestCounts().PutObject = 99;

@@ -11,7 +11,7 @@ import { Buffer } from "node:buffer";
 import { Readable } from "node:stream";
 import type { ObjectStore, PutRequest } from "../../lib/ports.ts";
 import type { ContentDigest } from "../../lib/types.ts";
-import { DigestBuilder, expectedEtag, sha256OfStream } from "../../lib/digest.ts";
+import { digestBytes, expectedEtag, sha256OfStream } from "../../lib/digest.ts";
 import { forEachPool } from "../../lib/pool.ts";
 
 export interface StoreFixture {
@@ -38,19 +38,13 @@ export interface ContractOptions {
 
 const MiB = 1024 * 1024;
 
-export function digestOf(bytes: Uint8Array, partSize = 8 * MiB): ContentDigest {
-  const b = new DigestBuilder(bytes.length, partSize);
-  b.update(bytes);
-  return b.finish();
-}
-
 export function putRequestFor(
   bucket: string,
   key: string,
   bytes: Uint8Array,
   opts: { partSize?: number; digest?: ContentDigest; contentType?: string } = {},
 ): PutRequest {
-  const digest = opts.digest ?? digestOf(bytes, opts.partSize);
+  const digest = opts.digest ?? digestBytes(bytes, opts.partSize);
   return {
     bucket,
     key,
@@ -184,7 +178,7 @@ export function objectStoreContract(
     assert.deepEqual(listed.map((o) => o.key), keys);
     listed.forEach((o, i) => {
       assert.equal(o.size, `#${i}`.length, o.key);
-      assert.equal(o.etag, expectedEtag(digestOf(Buffer.from(`#${i}`))), o.key);
+      assert.equal(o.etag, expectedEtag(digestBytes(Buffer.from(`#${i}`))), o.key);
       assert.ok(o.lastModified instanceof Date);
       assert.equal(o.storageClass, "STANDARD");
     });
@@ -223,7 +217,7 @@ export function objectStoreContract(
     "multipart put of parts without MD5s: read into memory, MD5s computed, checked unchanged",
     async ({ store, bucket }) => {
       const bytes = patternBytes(11 * MiB + 5, 7);
-      const full = digestOf(bytes, 5 * MiB);
+      const full = digestBytes(bytes, 5 * MiB);
       const digest = { ...full, parts: full.parts.map((p) => ({ size: p.size })) };
       let reads = 0;
       let checks = 0;
@@ -268,7 +262,10 @@ export function objectStoreContract(
     "a put whose Content-MD5 is wrong is rejected and stores nothing",
     async ({ store, bucket }) => {
       const bytes = Buffer.from("the real content");
-      const wrong = { ...digestOf(bytes), md5Base64: digestOf(Buffer.from("other")).md5Base64 };
+      const wrong = {
+        ...digestBytes(bytes),
+        md5Base64: digestBytes(Buffer.from("other")).md5Base64,
+      };
       wrong.parts = [{ ...wrong.parts[0], md5Base64: wrong.md5Base64! }];
       await assert.rejects(
         store.put(putRequestFor(bucket, "bad.txt", bytes, { digest: wrong })),
@@ -284,7 +281,7 @@ export function objectStoreContract(
     "a multipart put with one wrong part MD5 is rejected and stores nothing",
     async ({ store, bucket }) => {
       const bytes = patternBytes(10 * MiB + 1, 7);
-      const digest = digestOf(bytes, 5 * MiB);
+      const digest = digestBytes(bytes, 5 * MiB);
       digest.parts[1] = { ...digest.parts[1], md5Base64: digest.parts[0].md5Base64 };
       await assert.rejects(
         store.put(putRequestFor(bucket, "bad-multi.bin", bytes, { digest })),

@@ -181,7 +181,7 @@ export async function executePlan(
 ): Promise<ExecuteResult> {
   const result: ExecuteResult = {
     uploaded: 0,
-    skipped: 0,
+    skipped: plan.skipped,
     bytesUploaded: 0,
     failures: [],
     notStarted: 0,

@@ -27,7 +27,7 @@ export interface ChangeInput {
   /** The state row for this bucket/key, if any. */
   row?: StateRow;
   /** The object in the bucket listing, if present. */
-  remote?: RemoteObject;
+  remote?: Pick<RemoteObject, "size">;
   /** --checksum: hash every file. */
   checksum: boolean;
 }

@@ -17,10 +17,17 @@ export function manifestKey(keyPrefix: string): string {
   return keyPrefix === "" ? MANIFEST_NAME : `${keyPrefix}/${MANIFEST_NAME}`;
 }
 
-export function encodeManifest(keys: Iterable<string>): Uint8Array {
-  const sorted = [...new Set(keys)].sort();
+/** The keys in the manifest's order: sorted, each once (as given when they already are). */
+function canonical(keys: string[]): string[] {
+  for (let i = 1; i < keys.length; i++) {
+    if (!(keys[i - 1] < keys[i])) return [...new Set(keys)].sort();
+  }
+  return keys;
+}
+
+export function encodeManifest(keys: string[]): Uint8Array {
   // Keys may contain newlines; JSON lines keep them unambiguous.
-  return new Uint8Array(gzipSync(sorted.map((k) => JSON.stringify(k)).join("\n")));
+  return new Uint8Array(gzipSync(canonical(keys).map((k) => JSON.stringify(k)).join("\n")));
 }
 
 export function decodeManifest(bytes: Uint8Array): Set<string> {
@@ -28,9 +35,17 @@ export function decodeManifest(bytes: Uint8Array): Set<string> {
   return new Set(text === "" ? [] : text.split("\n").map((l) => JSON.parse(l) as string));
 }
 
-/** A fingerprint of the key set, kept in local state to skip rewriting an unchanged manifest. */
-export function manifestFingerprint(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
+/**
+ * A fingerprint of the key set (SHA-256 of the manifest's text), kept in local state to skip
+ * rewriting an unchanged manifest. Hashed key by key: encoding a 100,000-key manifest every run
+ * only to find it unchanged was a burst of ~15 MiB at the end of a no-change run.
+ */
+export function manifestFingerprint(keys: string[]): string {
+  const hash = createHash("sha256");
+  canonical(keys).forEach((k, i) =>
+    hash.update(i === 0 ? JSON.stringify(k) : `\n${JSON.stringify(k)}`)
+  );
+  return `text:${hash.digest("hex")}`;
 }
 
 export async function putManifest(

@@ -28,35 +28,26 @@ export interface PlanInput {
   checksum: boolean;
   concurrency: number;
   /** The buckets' listings, when they were started earlier (see startListings); else listed here. */
-  listings?: Promise<Listings>;
+  listings?: Promise<Listings<number>>;
 }
 
-type Listing = Map<string, RemoteObject>;
-export type Listings = Map<string, Listing | Error>;
+/** Per bucket, what a listing keeps of each object, by key; or why the bucket could not be listed. */
+export type Listings<T> = Map<string, Map<string, T> | Error>;
 
-const EPOCH = new Date(0);
-/**
- * The plan reads only the size of a listed object: keeping the SDK's Date, ETag and storage
- * class strings for 100,000 objects cost ~13 MiB of peak RSS (bench/ab.ts, small set).
- */
-function slimObject(o: RemoteObject): RemoteObject {
-  return { key: o.key, size: o.size, lastModified: EPOCH, storageClass: "" };
-}
-
-/** Lists every bucket once (concurrently); a failed listing is recorded per bucket. */
-export async function listBuckets(
+/** Lists every bucket once (concurrently), keeping `keep(object)` per key; errors per bucket. */
+async function listEach<T>(
   store: ObjectStore,
   buckets: string[],
   prefix: string,
-  slim = false,
-): Promise<Listings> {
-  const out: Listings = new Map();
+  keep: (o: RemoteObject) => T,
+): Promise<Listings<T>> {
+  const out: Listings<T> = new Map();
   await Promise.all(buckets.map(async (bucket) => {
-    const listing: Listing = new Map();
+    const listing = new Map<string, T>();
     try {
       const reserved = manifestKey(prefix);
       for await (const obj of store.list(bucket, prefix === "" ? "" : `${prefix}/`)) {
-        if (obj.key !== reserved) listing.set(obj.key, slim ? slimObject(obj) : obj);
+        if (obj.key !== reserved) listing.set(obj.key, keep(obj));
       }
       out.set(bucket, listing);
     } catch (err) {
@@ -66,14 +57,27 @@ export async function listBuckets(
   return out;
 }
 
-/** Lists the categories' buckets (what buildPlan needs); never rejects (errors per bucket). */
+/** Lists every bucket once (concurrently), the manifest left out; never rejects. */
+export function listBuckets(
+  store: ObjectStore,
+  buckets: string[],
+  prefix: string,
+): Promise<Listings<RemoteObject>> {
+  return listEach(store, buckets, prefix, (o) => o);
+}
+
+/**
+ * Lists the categories' buckets for buildPlan, keeping only each object's size (all the plan
+ * reads): the SDK's dates, ETags and storage classes for 100,000 objects cost ~13 MiB of peak
+ * RSS (bench/ab.ts, small set). Never rejects (errors per bucket).
+ */
 export function startListings(
   store: ObjectStore,
   categories: Category[],
   keyPrefix: string,
-): Promise<Listings> {
+): Promise<Listings<number>> {
   const buckets = [...new Set(categories.map((c) => c.bucket))];
-  return listBuckets(store, buckets, keyPrefix, true);
+  return listEach(store, buckets, keyPrefix, (o) => o.size);
 }
 
 /** Files whose state rows are read in one go (see StateLookup.prefetch). */
@@ -85,13 +89,27 @@ interface Pending {
   row?: StateRow;
 }
 
+interface Routed {
+  index: number;
+  category: Category;
+  key: string;
+  stateKey: string;
+}
+
+/**
+ * Builds the plan. Files skipped by the fast path (metadata unchanged) are logged and counted
+ * here, not kept as plan items: on a 100,000-file tree where nothing changed, an item per file
+ * was ~10 MiB of peak RSS for nothing to do.
+ */
 export async function buildPlan(
   input: PlanInput,
   deps: { store: ObjectStore; logger: Logger },
 ): Promise<Plan> {
   const { scan } = input;
+  const files = scan.files;
   const plan: Plan = {
     items: [],
+    skipped: 0,
     excluded: [...scan.excluded],
     unmatched: [],
     failed: [...scan.failed],
@@ -112,47 +130,54 @@ export async function buildPlan(
   const reserved = manifestKey(input.keyPrefix);
   const pending: Pending[] = [];
   const encoder = new TextEncoder();
-  const routed: Array<{ file: LocalFile; category: Category; key: string; stateKey: string }> = [];
+  const routed: Routed[] = [];
   const decideRouted = () => {
     input.state.prefetch?.(routed.map((r) => r.stateKey));
-    for (const { file, category, key, stateKey } of routed) {
-      const item = planItem(file, category, key);
+    for (const { index, category, key, stateKey } of routed) {
+      const file = files.get(index);
       const row = input.state.get(stateKey);
-      const listing = listings.get(category.bucket) as Listing;
+      const listing = listings.get(category.bucket) as Map<string, number>;
+      const size = listing.get(key);
       const decision = firstDecision({
         file,
         row,
-        remote: listing.get(key),
+        remote: size === undefined ? undefined : { size },
         checksum: input.checksum,
       });
+      if (decision.kind === "skip") {
+        deps.logger.info(
+          `File ${file.relPath} already up to date in ${category.bucket}, skipping.`,
+        );
+        plan.skipped++;
+        continue;
+      }
+      const item = planItem(file, category, key);
       item.reason = decision.reason;
-      if (decision.kind === "upload") item.action = "upload";
-      else if (decision.kind === "skip") item.action = "skip";
-      else pending.push({ item, expected: decision.kind === "hash" ? "state" : "object", row });
+      if (decision.kind !== "upload") {
+        pending.push({ item, expected: decision.kind === "hash" ? "state" : "object", row });
+      }
       plan.items.push(item);
     }
     routed.length = 0;
   };
-  for (const file of scan.files) {
-    const category = router.route(file.relPath);
+  for (let index = 0; index < files.length; index++) {
+    const relPath = files.relPath(index);
+    const category = router.route(relPath);
     if (category === undefined) {
-      plan.unmatched.push(file.relPath);
+      plan.unmatched.push(relPath);
       continue;
     }
-    const key = objectKey(input.keyPrefix, file.relPath);
+    const key = objectKey(input.keyPrefix, relPath);
     // A UTF-16 unit is at most 3 UTF-8 bytes: only long keys need encoding to be measured.
     if (key.length * 3 > MAX_KEY_BYTES && encoder.encode(key).length > MAX_KEY_BYTES) {
       plan.failed.push({
-        path: file.relPath,
+        path: relPath,
         error: `object key longer than S3's ${MAX_KEY_BYTES} bytes`,
       });
       continue;
     }
     if (key === reserved) {
-      plan.failed.push({
-        path: file.relPath,
-        error: `'${key}' is reserved for s3backup's manifest`,
-      });
+      plan.failed.push({ path: relPath, error: `'${key}' is reserved for s3backup's manifest` });
       continue;
     }
     const present = plan.present.get(category.bucket) ?? [];
@@ -161,16 +186,15 @@ export async function buildPlan(
     const listing = listings.get(category.bucket)!;
     if (listing instanceof Error) {
       plan.failed.push({
-        path: file.relPath,
+        path: relPath,
         error: `cannot list bucket ${category.bucket}: ${describeError(listing)}`,
       });
       continue;
     }
-    routed.push({ file, category, key, stateKey: stateKey(category.bucket, key) });
+    routed.push({ index, category, key, stateKey: stateKey(category.bucket, key) });
     if (routed.length >= STATE_CHUNK) decideRouted();
   }
   decideRouted();
-
   plan.hashed = pending.length;
   const failedItems = new Set<PlanItem>();
   await forEachPool(pending, input.concurrency, async (p) => {

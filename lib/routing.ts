@@ -70,5 +70,6 @@ export function contentTypeFor(relPath: string): string {
 
 /** The object key for a file: key_prefix + relative path. */
 export function objectKey(keyPrefix: string, relPath: string): string {
-  return keyPrefix === "" ? relPath : `${keyPrefix}/${relPath}`;
+  // Joined, not a template literal: a flat string (see childPath in scan.ts).
+  return keyPrefix === "" ? relPath : [keyPrefix, relPath].join("/");
 }

@@ -24,12 +24,12 @@ async function writeManifests(
   const failures: PathFailure[] = [];
   const key = manifestKey(config.keyPrefix);
   for (const bucket of new Set(config.categories.map((c) => c.bucket))) {
-    const bytes = encodeManifest(plan.present.get(bucket) ?? []);
+    const keys = plan.present.get(bucket) ?? [];
     const name = `manifest:${bucket}:${key}`;
-    const fingerprint = manifestFingerprint(bytes);
+    const fingerprint = manifestFingerprint(keys);
     if (state.getMeta(name) === fingerprint) continue;
     try {
-      await putManifest(store, bucket, key, bytes);
+      await putManifest(store, bucket, key, encodeManifest(keys));
       state.setMeta(name, fingerprint);
     } catch (err) {
       failures.push({ path: `s3://${bucket}/${key}`, error: describeError(err) });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { checkSource, createExcluder, scanTree } from "./scan.ts";
+import { checkSource, createExcluder, FileList, scanTree } from "./scan.ts";
 import { ExitCode, SourceError } from "./errors.ts";
 
 const EXCLUDE = ["**/.git/**", "**/*.tmp"];
@@ -43,7 +43,7 @@ Deno.test("scanTree classifies files, exclusions, symlinks and special files", (
   const src = makeTree();
   try {
     const r = scanTree(src, EXCLUDE, [`${src}/.s3backup`]);
-    assert.deepEqual(r.files.map((f) => f.relPath), [
+    assert.deepEqual([...r.files].map((f) => f.relPath), [
       ".hidden",
       "Z.txt",
       "a.txt",
@@ -54,7 +54,7 @@ Deno.test("scanTree classifies files, exclusions, symlinks and special files", (
     ]);
     // Excluded folders are counted once and not descended into.
     assert.deepEqual([...r.excluded].sort(), [".git/", "b/d.tmp", "sub/.git/"]);
-    assert.ok(!r.files.some((f) => f.relPath.includes(".git")));
+    assert.ok(![...r.files].some((f) => f.relPath.includes(".git")));
     // Symlinks are counted, never followed (b/up → .. would loop; link-dir → b would duplicate).
     assert.deepEqual([...r.symlinks].sort(), [
       "b/up",
@@ -69,7 +69,7 @@ Deno.test("scanTree classifies files, exclusions, symlinks and special files", (
     // The tool's own state folder is neither backed up nor counted.
     assert.ok(!JSON.stringify(r).includes(".s3backup"));
 
-    const a = r.files.find((f) => f.relPath === "a.txt")!;
+    const a = [...r.files].find((f) => f.relPath === "a.txt")!;
     const st = Deno.statSync(`${src}/a.txt`);
     const { relPath, absPath, size, mtimeMs, ctimeMs, ino } = a;
     assert.deepEqual({ relPath, absPath, size, mtimeMs, ctimeMs, ino }, {
@@ -80,7 +80,7 @@ Deno.test("scanTree classifies files, exclusions, symlinks and special files", (
       ctimeMs: st.ctime!.getTime(),
       ino: st.ino!,
     });
-    const c = r.files.find((f) => f.relPath === "b/c.pdf")!;
+    const c = [...r.files].find((f) => f.relPath === "b/c.pdf")!;
     assert.equal(c.absPath, `${src}/b/c.pdf`);
     assert.equal(c.size, 4);
   } finally {
@@ -93,11 +93,11 @@ Deno.test("scanTree: no excludes, trailing slash on the source", () => {
   try {
     const r = scanTree(`${src}/`, []);
     assert.deepEqual(r.excluded, []);
-    const rel = r.files.map((f) => f.relPath);
+    const rel = [...r.files].map((f) => f.relPath);
     assert.ok(rel.includes(".git/config"), rel.join(","));
     assert.ok(rel.includes("b/d.tmp"));
     assert.ok(rel.includes(".s3backup/state.db")); // not declared as the tool's own
-    assert.ok(r.files.every((f) => !f.absPath.includes("//")), "no double slash");
+    assert.ok([...r.files].every((f) => !f.absPath.includes("//")), "no double slash");
     assert.deepEqual(rel, [...rel].sort());
   } finally {
     Deno.removeSync(src, { recursive: true });
@@ -164,7 +164,7 @@ Deno.test({
       write(`${src}/locked/secret.txt`);
       Deno.chmodSync(`${src}/locked`, 0o000);
       const r = scanTree(src, []);
-      assert.deepEqual(r.files.map((f) => f.relPath), ["ok.txt"]);
+      assert.deepEqual([...r.files].map((f) => f.relPath), ["ok.txt"]);
       assert.equal(r.failed.length, 1);
       assert.equal(r.failed[0].path, "locked/");
       assert.match(r.failed[0].error, /permission denied/);
@@ -174,3 +174,44 @@ Deno.test({
     }
   },
 });
+
+Deno.test("FileList: grows past its first capacity, sorts paths with their numbers", () => {
+  const list = new FileList("/src");
+  const n = 3000; // more than the initial room for 1,024 files
+  for (let i = n - 1; i >= 0; i--) {
+    const name = `f${String(i).padStart(5, "0")}`;
+    // Numbers beyond 32 bits and fractions must survive (ino, ms timestamps).
+    list.add(name, i, 1.7e12 + i + 0.5, 1.7e12 - i, 2 ** 40 + i);
+  }
+  list.add("é", 7, 1, 2, 3);
+  list.add("Z/ü", 8, 4, 5, 6);
+  list.sort();
+  assert.equal(list.length, n + 2);
+  const all = [...list];
+  assert.deepEqual(
+    all.map((f) => f.relPath),
+    [...all.map((f) => f.relPath)].sort(),
+    "sorted as Array.prototype.sort sorts",
+  );
+  assert.equal(all[0].relPath, "Z/ü");
+  assert.deepEqual(
+    { ...pick(all[0]), absPath: all[0].absPath },
+    { size: 8, mtimeMs: 4, ctimeMs: 5, ino: 6, absPath: "/src/Z/ü" },
+  );
+  for (let i = 0; i < n; i++) {
+    const f = list.get(i + 1);
+    assert.equal(f.relPath, `f${String(i).padStart(5, "0")}`);
+    assert.deepEqual(pick(f), {
+      size: i,
+      mtimeMs: 1.7e12 + i + 0.5,
+      ctimeMs: 1.7e12 - i,
+      ino: 2 ** 40 + i,
+    });
+    assert.equal(list.relPath(i + 1), f.relPath);
+  }
+  assert.deepEqual(pick(list.get(n + 1)), { size: 7, mtimeMs: 1, ctimeMs: 2, ino: 3 });
+});
+
+function pick(f: { size: number; mtimeMs: number; ctimeMs: number; ino: number }) {
+  return { size: f.size, mtimeMs: f.mtimeMs, ctimeMs: f.ctimeMs, ino: f.ino };
+}

@@ -93,7 +93,10 @@ export interface PathFailure {
 
 /** The plan: every file seen lands in exactly one list. */
 export interface Plan {
+  /** Files to upload, and files whose content had to be read to decide. */
   items: PlanItem[];
+  /** Files skipped from their metadata alone (logged when decided; not kept as items). */
+  skipped: number;
   excluded: string[];
   unmatched: string[];
   failed: PathFailure[];

@@ -7,7 +7,7 @@
 import type { Config } from "./config.ts";
 import type { Logger, ObjectStore, StateStore } from "./ports.ts";
 import { stateKey } from "./ports.ts";
-import type { PathFailure, RemoteObject } from "./types.ts";
+import type { LocalFile, PathFailure, RemoteObject } from "./types.ts";
 import { scanTree } from "./scan.ts";
 import { createRouter, objectKey } from "./routing.ts";
 import { digestFile, expectedEtag, sha256OfStream } from "./digest.ts";
@@ -66,7 +66,7 @@ export async function compareTree(
   const rows = deps.state?.loadAll() ?? new Map();
   const seen = new Set<string>();
   const toDeep: Array<
-    { file: (typeof scan.files)[number]; obj: RemoteObject; category: string; bucket: string }
+    { file: LocalFile; obj: RemoteObject; category: string; bucket: string }
   > = [];
 
   for (const file of scan.files) {

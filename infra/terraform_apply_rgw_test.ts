@@ -28,10 +28,9 @@ import {
   GetPublicAccessBlockCommand,
   HeadBucketCommand,
   type LifecycleRule,
-  S3Client,
 } from "@aws-sdk/client-s3";
 import { parseConfigText } from "../lib/config.ts";
-import { RGW_SKIP_MESSAGE, rgwFromEnv } from "../tests/servers/rgw_env.ts";
+import { RGW_SKIP_MESSAGE, rgwClient, rgwFromEnv } from "../tests/servers/rgw_env.ts";
 import {
   mirroredProviderVersion,
   pointAtRgw,
@@ -104,14 +103,7 @@ Deno.test({
     const buckets = Object.fromEntries(CATEGORIES.map((c) => [c, `tfrgw-${id}-${c}`]));
     const root = await Deno.makeTempDir({ prefix: "s3backup-tf-rgw-" });
     const statePath = join(root, "terraform.tfstate");
-    const s3 = new S3Client({
-      endpoint: rgw.endpoint,
-      region: rgw.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey },
-      requestChecksumCalculation: "WHEN_REQUIRED",
-      responseChecksumValidation: "WHEN_REQUIRED",
-    });
+    const s3 = rgwClient(rgw);
     try {
       // 1. Synthesize unchanged, then post-process the JSON for RGW.
       let t = performance.now();

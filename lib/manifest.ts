@@ -8,7 +8,7 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import { Readable } from "node:stream";
 import { createHash } from "node:crypto";
 import type { ObjectStore } from "./ports.ts";
-import { DEFAULT_PART_SIZE, DigestBuilder } from "./digest.ts";
+import { DEFAULT_PART_SIZE, digestBytes } from "./digest.ts";
 
 /** Reserved key (under key_prefix) of the manifest object in every bucket. */
 export const MANIFEST_NAME = ".s3backup/manifest.txt.gz";
@@ -54,9 +54,7 @@ export async function putManifest(
   key: string,
   bytes: Uint8Array,
 ) {
-  const builder = new DigestBuilder(bytes.length, Math.max(DEFAULT_PART_SIZE, bytes.length));
-  builder.update(bytes);
-  const digest = builder.finish();
+  const digest = digestBytes(bytes, Math.max(DEFAULT_PART_SIZE, bytes.length));
   await store.put({
     bucket,
     key,

@@ -4,7 +4,7 @@ import { Readable } from "node:stream";
 import { MemoryStore } from "../tests/fakes/memory_store.ts";
 import { FixedClock } from "../tests/fakes/fixed_clock.ts";
 import { configFromToml } from "./config.ts";
-import { DigestBuilder } from "./digest.ts";
+import { digestBytes } from "./digest.ts";
 import { runRestore } from "./restore.ts";
 import type { Logger } from "./ports.ts";
 
@@ -17,9 +17,7 @@ const config = configFromToml({
 
 async function putText(store: MemoryStore, key: string, text: string) {
   const bytes = new TextEncoder().encode(text);
-  const b = new DigestBuilder(bytes.length, 8 * 1024 * 1024);
-  b.update(bytes);
-  const digest = b.finish();
+  const digest = digestBytes(bytes);
   await store.put({
     bucket: "docs",
     key,

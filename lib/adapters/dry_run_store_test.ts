@@ -2,15 +2,13 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { Readable } from "node:stream";
 import { DryRunStore } from "./dry_run_store.ts";
-import { DigestBuilder } from "../digest.ts";
+import { digestBytes } from "../digest.ts";
 import type { ObjectStore, PutRequest } from "../ports.ts";
 import { MemoryStore } from "../../tests/fakes/memory_store.ts";
 
 function request(bucket: string, key: string, text: string): PutRequest {
   const bytes = Buffer.from(text);
-  const b = new DigestBuilder(bytes.length, 1024);
-  b.update(bytes);
-  const digest = b.finish();
+  const digest = digestBytes(bytes, 1024);
   return {
     bucket,
     key,

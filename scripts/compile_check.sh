@@ -7,9 +7,10 @@
 # workflow (.github/workflows/release.yml), which can download denort.
 #
 #   bash scripts/compile_check.sh        (deno task compile-check)
-set -euo pipefail
-# deno: on PATH, the function .ci/run exports, or else from the npm registry.
-if ! command -v deno >/dev/null 2>&1; then deno() { npx --yes deno@2.9.6 "$@"; }; fi
+set -Eeuo pipefail
+trap 'echo "compile_check: FAILED (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
+# deno: on PATH (.ci/run puts it there), or else from the npm registry.
+if ! command -v deno >/dev/null 2>&1; then deno() { npx --yes "deno@${DENO_VERSION:-2.9.6}" "$@"; }; fi
 cd "$(dirname "$0")/.."
 
 work=$(mktemp -d)
@@ -19,12 +20,12 @@ cp "$(type -P true)" "$standin"
 chmod +x "$standin"
 
 echo "== deno compile with DENORT_BIN=$standin (a copy of $(type -P true))"
+# Output goes to the log as it comes (tee), so a failure shows its own message.
 set +e
 NO_COLOR=1 DENORT_BIN="$standin" deno run --allow-all scripts/release.ts --host --out "$work/dist" \
-  >"$work/out.txt" 2>&1
-code=$?
+  2>&1 | tee "$work/out.txt"
+code=${PIPESTATUS[0]}
 set -e
-cat "$work/out.txt"
 
 fail() { echo "compile_check: FAILED: $*" >&2; exit 1; }
 [ "$code" -eq 0 ] || fail "scripts/release.ts --host exited $code"

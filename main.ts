@@ -16,7 +16,6 @@ import { acquireLock } from "./lib/lock.ts";
 import { ReadOnlyState, SqliteStateStore } from "./lib/state.ts";
 import { S3Store } from "./lib/adapters/s3_store.ts";
 import { SnsNotifier } from "./lib/adapters/sns_notifier.ts";
-import { DryRunStore } from "./lib/adapters/dry_run_store.ts";
 import { createS3Client, createSnsClient } from "./lib/adapters/aws_clients.ts";
 import { createStderrLogger } from "./lib/adapters/stderr_logger.ts";
 import type { Config } from "./lib/config.ts";
@@ -99,18 +98,29 @@ async function runCommand(opts: {
     ? new ProgressDisplay((text) => write(Deno.stderr, text))
     : undefined;
   const logger = createStderrLogger("info", progress && ((line) => progress.log(line)));
-  const { config, env, store: s3 } = setup(opts.config, logger);
+  const { config, env, store } = setup(opts.config, logger);
   const dryRun = opts.dryRun ?? false;
-  const store = dryRun ? new DryRunStore(s3) : s3;
+  // A dry run sends nothing: no report, no ping.
+  const reporting = opts.notify && !dryRun;
   const topic = config.aws.snsTopicArn;
-  const notifier = topic && opts.notify && !dryRun
+  const notifier = topic && reporting
     ? new SnsNotifier(createSnsClient(config.aws, env), topic)
+    : undefined;
+  const pingUrl = config.notify.pingUrl;
+  const heartbeat = pingUrl && reporting
+    ? {
+      async ping(ok: boolean) {
+        const why = await sendHeartbeat(pingUrl, ok);
+        if (why) throw new Error(why);
+      },
+    }
     : undefined;
   const host = hostname();
   const controller = signalController();
   const result = await runBackup(config, {
     store,
     notifier,
+    heartbeat,
     clock: systemClock,
     logger,
     host,
@@ -129,18 +139,9 @@ async function runCommand(opts: {
     dryRun,
     checksum: opts.checksum ?? false,
     concurrency: opts.concurrency ?? config.concurrency,
-    notify: opts.notify,
   });
   progress?.finish();
-  if (store instanceof DryRunStore) result.summary.wouldUpload = store.wouldPut;
   write(Deno.stdout, opts.json ? reportJson(result.summary) + "\n" : formatReport(result.summary));
-  // The heartbeat (healthchecks.io style), after the report. Not for a dry run or --no-notify,
-  // and not when another run holds the lock: that run pings when it ends.
-  const pingUrl = config.notify.pingUrl;
-  if (pingUrl && opts.notify && !dryRun && result.exitCode !== ExitCode.locked) {
-    const why = await sendHeartbeat(pingUrl, result.exitCode === ExitCode.ok);
-    if (why) logger.warn(`Heartbeat not sent: ${why}`);
-  }
   return result.exitCode;
 }
 

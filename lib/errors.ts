@@ -4,6 +4,8 @@ export const ExitCode = {
   partial: 1,
   usage: 2,
   locked: 3,
+  /** Nothing could be backed up: S3 could not be reached or refused the identity. */
+  unreachable: 4,
   sigint: 130,
   sigterm: 143,
 } as const;
@@ -44,6 +46,13 @@ export class LockHeldError extends S3BackupError {
   }
 }
 
+/** No bucket could be listed: S3 unreachable, or the identity refused (credentials, keys). */
+export class UnreachableError extends S3BackupError {
+  constructor(message: string) {
+    super(message, ExitCode.unreachable);
+  }
+}
+
 /** The run was stopped by a signal. */
 export class InterruptedError extends S3BackupError {
   constructor(readonly signal: "SIGINT" | "SIGTERM") {
@@ -51,12 +60,71 @@ export class InterruptedError extends S3BackupError {
   }
 }
 
-/** A short, single-line description of any thrown value, for logs and reports. */
+/** What the AWS SDK puts on a service error: the error code as name, and the HTTP status. */
+interface ServiceErrorFields {
+  code?: string;
+  Code?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+/** Messages that say nothing (S3-compatible servers often send no message with the code). */
+const GENERIC_MESSAGE = /^(|UnknownError|Unknown|Error|null|undefined|[0-9]{3})$/i;
+
+/**
+ * A short, single-line description of any thrown value, for logs and reports. A service error
+ * also names its code and HTTP status (`Access Denied (AccessDenied, HTTP 403)`), and only those
+ * when the message says nothing (`InvalidAccessKeyId (HTTP 403)` instead of `UnknownError`).
+ */
 export function describeError(err: unknown): string {
-  if (err instanceof Error) {
-    const code = (err as { code?: string }).code;
-    const msg = err.message || err.name;
-    return code && !msg.includes(code) ? `${msg} (${code})` : msg;
+  if (!(err instanceof Error)) return String(err);
+  const e = err as Error & ServiceErrorFields;
+  const status = e.$metadata?.httpStatusCode;
+  const name = e.Code ?? (e.name && e.name !== "Error" ? e.name : undefined);
+  const msg = e.message.trim();
+  if (status !== undefined) {
+    const code = name && !GENERIC_MESSAGE.test(name) ? name : undefined;
+    if (GENERIC_MESSAGE.test(msg) || msg === code) {
+      return code ? `${code} (HTTP ${status})` : `HTTP ${status}`;
+    }
+    return code && !msg.includes(code)
+      ? `${msg} (${code}, HTTP ${status})`
+      : `${msg} (HTTP ${status})`;
   }
-  return String(err);
+  const text = GENERIC_MESSAGE.test(msg) ? (name ?? "unknown error") : msg;
+  return e.code && !text.includes(e.code) ? `${text} (${e.code})` : text;
+}
+
+/** What an admin should check when S3 refused or could not be reached, from the error. */
+export function whatToCheck(err: unknown): string {
+  const e = err as Error & ServiceErrorFields;
+  const text = `${e?.name ?? ""} ${e?.Code ?? ""} ${e?.code ?? ""} ${e?.message ?? ""}`;
+  const status = e?.$metadata?.httpStatusCode;
+  if (/CredentialsProviderError|Could not load credentials/i.test(text)) {
+    return "check the credentials: [aws] profile or AWS_PROFILE, ~/.aws/credentials of the user " +
+      "running s3backup, the AWS_* environment variables, or the instance role";
+  }
+  if (/RequestTimeTooSkewed|Signature expired/i.test(text)) {
+    return "check the server's clock (it is off by more than 15 minutes; enable NTP)";
+  }
+  if (
+    /InvalidAccessKeyId|SignatureDoesNotMatch|InvalidToken|ExpiredToken|InvalidClientTokenId/i.test(
+      text,
+    )
+  ) {
+    return "check the access key id and secret (or the session token) the host uses";
+  }
+  if (/AccessDenied|Forbidden/i.test(text) || status === 403) {
+    return "check that this identity's IAM policy covers the buckets " +
+      "(deno task deploy-infra output shows what the stack grants)";
+  }
+  if (/NoSuchBucket/i.test(text) || status === 404) {
+    return "check the bucket names in the config: they must exist (deno task deploy-infra creates them)";
+  }
+  if (
+    /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|timed? ?out|getaddrinfo|connect/i
+      .test(text)
+  ) {
+    return "check [aws] region / s3_endpoint and that this host can reach S3 (DNS, firewall, proxy)";
+  }
+  return "check the credentials, [aws] region and endpoint, and the bucket names";
 }

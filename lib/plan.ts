@@ -117,13 +117,14 @@ export async function buildPlan(
     special: [...scan.special],
     hashed: 0,
     present: new Map(),
+    unlistable: new Map(),
   };
   const router = createRouter(input.categories, input.unmatched);
   const listings = await (input.listings ??
     startListings(deps.store, input.categories, input.keyPrefix));
   for (const [bucket, listing] of listings) {
     if (listing instanceof Error) {
-      deps.logger.error(`Error listing bucket ${bucket}: ${describeError(listing)}`);
+      plan.unlistable.set(bucket, { error: listing, files: 0 });
     }
   }
 
@@ -183,12 +184,9 @@ export async function buildPlan(
     const present = plan.present.get(category.bucket) ?? [];
     present.push(key);
     plan.present.set(category.bucket, present);
-    const listing = listings.get(category.bucket)!;
-    if (listing instanceof Error) {
-      plan.failed.push({
-        path: relPath,
-        error: `cannot list bucket ${category.bucket}: ${describeError(listing)}`,
-      });
+    const unlistable = plan.unlistable.get(category.bucket);
+    if (unlistable !== undefined) {
+      unlistable.files++; // one error for the bucket, not one per file
       continue;
     }
     routed.push({ index, category, key, stateKey: stateKey(category.bucket, key) });

@@ -112,9 +112,14 @@ Deno.test("buildPlan: each file lands in one place; fast-path skips are counted 
   });
 });
 
-Deno.test("buildPlan: a bucket that cannot be listed fails its files only", async () => {
+Deno.test("buildPlan: a bucket that cannot be listed holds back its files, counted once", async () => {
   const { p, lines } = await plan(
-    [{ path: "a.txt", size: 1 }, { path: "b.jpg", size: 1 }, { path: "c.txt", size: 1 }],
+    [
+      { path: "a.txt", size: 1 },
+      { path: "b.jpg", size: 1 },
+      { path: "c.txt", size: 1 },
+      { path: "d.jpg", size: 1 },
+    ],
     (l) =>
       new Map<string, Map<string, number> | Error>([["docs", l.get("docs")!], [
         "pics",
@@ -122,7 +127,10 @@ Deno.test("buildPlan: a bucket that cannot be listed fails its files only", asyn
       ]]),
   );
   assert.equal(p.skipped, 2);
-  assert.deepEqual(p.failed, [{ path: "b.jpg", error: "cannot list bucket pics: AccessDenied" }]);
-  assert.ok(lines.includes("Error listing bucket pics: AccessDenied"), lines.join("\n"));
+  // Neither a failure per file nor a log line per file: the run reports the bucket once.
+  assert.deepEqual(p.failed, []);
+  assert.deepEqual(lines.filter((l) => l.includes("b.jpg") || l.includes("d.jpg")), []);
+  assert.equal(p.unlistable.get("pics")?.files, 2);
+  assert.equal(p.unlistable.get("pics")?.error.message, "AccessDenied");
   assert.deepEqual(p.items, []);
 });

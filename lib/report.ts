@@ -26,22 +26,34 @@ function formatRequests(requests: Record<string, number>): string {
   return `${total} (${entries.map(([op, n]) => `${op}: ${n}`).join(", ")})`;
 }
 
-/** The report's header and counts; the first four lines are the original script's. */
+/** "1 error", "2 errors". */
+export function plural(n: number, word: string): string {
+  return `${n} ${n === 1 ? word : `${word}s`}`;
+}
+
+function headline(s: Summary): string {
+  if (s.status === "INTERRUPTED") return s.dryRun ? "Dry run interrupted." : "Backup interrupted.";
+  if (s.fatal) return s.dryRun ? "Dry run FAILED." : "Backup FAILED.";
+  return s.dryRun ? "Dry run completed: nothing was uploaded." : "Backup completed.";
+}
+
+/**
+ * The report's header and counts; the first four lines are the original script's (a dry run
+ * says what it would upload instead: it never says it uploaded).
+ */
 export function summaryLines(s: Summary): string[] {
   const lines = [
-    s.fatal
-      ? "Backup FAILED."
-      : s.status === "INTERRUPTED"
-      ? "Backup interrupted."
-      : "Backup completed.",
-    `Files uploaded: ${s.uploaded}`,
+    headline(s),
+    s.dryRun ? `Files to upload: ${s.wouldUpload?.length ?? 0}` : `Files uploaded: ${s.uploaded}`,
     `Files skipped (already exist): ${s.skipped}`,
     `Errors encountered: ${s.errors}`,
   ];
   if (s.fatal) lines.push(`Reason: ${s.fatal}`);
-  if (s.dryRun) lines.push("Dry run: nothing was uploaded and no state was written.");
+  if (s.dryRun) lines.push("Dry run: no file was uploaded, no state written, no report sent.");
   lines.push(
-    `Bytes uploaded: ${formatBytes(s.bytesUploaded)}`,
+    s.dryRun
+      ? `Bytes to upload: ${formatBytes(s.bytesToUpload ?? 0)}`
+      : `Bytes uploaded: ${formatBytes(s.bytesUploaded)}`,
     `Files excluded: ${s.excluded}`,
     `Files unmatched (not backed up): ${s.unmatched}`,
     `Symlinks skipped (not followed): ${s.symlinks}`,
@@ -68,6 +80,23 @@ function failureLines(s: Summary): string[] {
   return s.failures.map((f) => `  ${oneLine(f.path)}: ${oneLine(f.error)}`);
 }
 
+/** Where the report went (stdout only: the SNS message cannot know its own fate). */
+function notificationLines(s: Summary): string[] {
+  const { sns, heartbeat } = s.notifications;
+  const lines: string[] = [];
+  if (sns) {
+    lines.push(
+      sns.sent ? "Report sent to SNS." : `Report NOT sent to SNS: ${oneLine(sns.error ?? "")}`,
+    );
+  }
+  if (heartbeat) {
+    lines.push(
+      heartbeat.sent ? "Heartbeat sent." : `Heartbeat NOT sent: ${oneLine(heartbeat.error ?? "")}`,
+    );
+  }
+  return lines;
+}
+
 /** The stdout report. */
 export function formatReport(s: Summary): string {
   const lines = summaryLines(s);
@@ -75,9 +104,10 @@ export function formatReport(s: Summary): string {
   if (s.wouldUpload) {
     lines.push(
       `Would upload (${s.wouldUpload.length}):`,
-      ...s.wouldUpload.map((k) => `  s3://${k}`),
+      ...s.wouldUpload.map((k) => `  ${oneLine(k)}`),
     );
   }
+  lines.push(...notificationLines(s));
   return lines.join("\n") + "\n";
 }
 
@@ -102,7 +132,9 @@ export function reportJson(s: Summary): string {
     requests: s.requests,
     failures: s.failures,
     ...(s.wouldUpload ? { would_upload: s.wouldUpload } : {}),
+    ...(s.bytesToUpload !== undefined ? { bytes_to_upload: s.bytesToUpload } : {}),
     ...(s.fatal ? { fatal: s.fatal } : {}),
+    notifications: s.notifications,
   });
 }
 
@@ -120,8 +152,8 @@ function asciiOnly(text: string): string {
 export function snsSubject(s: Summary): string {
   const word = outcomeWord(s);
   const tail = s.fatal
-    ? ": run did not start"
-    : `: ${s.uploaded} uploaded, ${s.skipped} skipped, ${s.errors} errors`;
+    ? (s.uploaded > 0 ? `: ${s.uploaded} uploaded, then stopped` : ": nothing was backed up")
+    : `: ${s.uploaded} uploaded, ${s.skipped} skipped, ${plural(s.errors, "error")}`;
   const dry = s.dryRun ? " (dry run)" : "";
   const fixed = `s3backup ${word} on ${tail}${dry}`;
   const room = SNS_SUBJECT_MAX - fixed.length;

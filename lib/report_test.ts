@@ -29,6 +29,7 @@ function summary(over: Partial<Summary> = {}): Summary {
     durationMs: 1250,
     requests: { ListObjectsV2: 3, PutObject: 3 },
     failures: [],
+    notifications: {},
     ...over,
   };
 }
@@ -231,4 +232,43 @@ Deno.test("formatReport and snsMessage keep one failure on one line", () => {
     assert.equal(lines.slice(at + 1).filter((l) => l !== "").length, 2, `${what}:\n${text}`);
     assert.ok(!text.includes("\r"), what);
   }
+});
+
+Deno.test("snsSubject: counts with their grammar (1 error, 2 errors)", () => {
+  assert.match(snsSubject(summary({ errors: 1, status: "FAILED" })), /, 1 error$/);
+  assert.match(snsSubject(summary({ errors: 2, status: "FAILED" })), /, 2 errors$/);
+  assert.match(snsSubject(summary({ errors: 0 })), /, 0 errors$/);
+});
+
+Deno.test("formatReport: a dry run says what it would upload, never that it uploaded", () => {
+  const text = formatReport(summary({
+    dryRun: true,
+    uploaded: 0,
+    bytesUploaded: 0,
+    wouldUpload: ["s3://docs/a.txt"],
+    bytesToUpload: 5,
+  }));
+  const lines = text.split("\n");
+  assert.deepEqual(lines.slice(0, 2), [
+    "Dry run completed: nothing was uploaded.",
+    "Files to upload: 1",
+  ]);
+  assert.ok(lines.includes("Bytes to upload: 5 B"), text);
+  assert.ok(lines.includes("  s3://docs/a.txt"), text);
+  assert.doesNotMatch(text, /uploaded:/i);
+  const json = JSON.parse(reportJson(summary({ dryRun: true, wouldUpload: ["s3://docs/a.txt"] })));
+  assert.deepEqual(json.would_upload, ["s3://docs/a.txt"]);
+});
+
+Deno.test("formatReport: where the report went, and why not", () => {
+  const text = formatReport(summary({
+    notifications: {
+      sns: { sent: false, error: "NotFound (HTTP 404)" },
+      heartbeat: { sent: true },
+    },
+  }));
+  assert.match(text, /^Report NOT sent to SNS: NotFound \(HTTP 404\)$/m);
+  assert.match(text, /^Heartbeat sent\.$/m);
+  // The SNS message cannot know its own fate: no such line in it.
+  assert.doesNotMatch(snsMessage(summary({ notifications: { sns: { sent: true } } })), /SNS/);
 });

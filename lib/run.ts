@@ -8,8 +8,15 @@ import type { Plan, Summary } from "./types.ts";
 import { checkSource, scanTreeAsync } from "./scan.ts";
 import { buildPlan, startListings } from "./plan.ts";
 import { executePlan } from "./backup.ts";
-import { outcomeWord, snsMessage, snsSubject } from "./report.ts";
-import { describeError, ExitCode, S3BackupError } from "./errors.ts";
+import { outcomeWord, plural, snsMessage, snsSubject } from "./report.ts";
+import {
+  describeError,
+  ExitCode,
+  LockHeldError,
+  S3BackupError,
+  UnreachableError,
+  whatToCheck,
+} from "./errors.ts";
 import type { Lock } from "./lock.ts";
 import type { PathFailure } from "./types.ts";
 import { encodeManifest, manifestFingerprint, manifestKey, putManifest } from "./manifest.ts";
@@ -24,6 +31,8 @@ async function writeManifests(
   const failures: PathFailure[] = [];
   const key = manifestKey(config.keyPrefix);
   for (const bucket of new Set(config.categories.map((c) => c.bucket))) {
+    // A bucket that could not be listed gets no manifest: its files were not looked at.
+    if (plan.unlistable.has(bucket)) continue;
     const keys = plan.present.get(bucket) ?? [];
     const name = `manifest:${bucket}:${key}`;
     const fingerprint = manifestFingerprint(keys);
@@ -42,13 +51,19 @@ export interface RunOptions {
   dryRun: boolean;
   checksum: boolean;
   concurrency: number;
-  notify: boolean;
+}
+
+/** The healthchecks.io-style monitor: a ping on success, on failure; throws when not delivered. */
+export interface Heartbeat {
+  ping(ok: boolean): Promise<void>;
 }
 
 export interface RunDeps {
   store: ObjectStore;
-  /** undefined when no topic is configured or --no-notify. */
+  /** undefined when no topic is configured, --no-notify or --dry-run. */
   notifier?: Notifier;
+  /** undefined when no ping_url is configured, --no-notify or --dry-run. */
+  heartbeat?: Heartbeat;
   clock: Clock;
   logger: Logger;
   host: string;
@@ -62,8 +77,6 @@ export interface RunDeps {
 export interface RunResult {
   summary: Summary;
   exitCode: number;
-  /** Set when the report could not be sent. */
-  notifyError?: string;
 }
 
 function emptySummary(config: Config, deps: RunDeps, opts: RunOptions, started: Date): Summary {
@@ -85,20 +98,52 @@ function emptySummary(config: Config, deps: RunDeps, opts: RunOptions, started: 
     durationMs: 0,
     requests: {},
     failures: [],
+    notifications: {},
   };
 }
 
-async function notify(summary: Summary, deps: RunDeps): Promise<string | undefined> {
-  if (!deps.notifier) return undefined;
-  try {
-    await deps.notifier.publish(snsSubject(summary), snsMessage(summary));
-    deps.logger.info("SNS notification sent successfully.");
-    return undefined;
-  } catch (err) {
-    const why = describeError(err);
-    deps.logger.error(`Error sending SNS notification: ${why}`);
-    return why;
+/**
+ * Sends the report to every configured channel and records each outcome in the summary. SNS
+ * carries the report as it stands; the heartbeat says whether the run (SNS included) went well.
+ */
+async function notify(summary: Summary, deps: RunDeps, fatal: unknown): Promise<void> {
+  if (deps.notifier) {
+    try {
+      await deps.notifier.publish(snsSubject(summary), snsMessage(summary));
+      deps.logger.info("SNS notification sent successfully.");
+      summary.notifications.sns = { sent: true };
+    } catch (err) {
+      const why = describeError(err);
+      deps.logger.error(`Error sending SNS notification: ${why}`);
+      summary.notifications.sns = { sent: false, error: why };
+    }
   }
+  // Not when another run holds the lock: that run pings when it ends (SNS still tells).
+  if (deps.heartbeat && !(fatal instanceof LockHeldError)) {
+    const ok = outcomeWord(summary) === "OK" && summary.notifications.sns?.sent !== false;
+    try {
+      await deps.heartbeat.ping(ok);
+      summary.notifications.heartbeat = { sent: true };
+    } catch (err) {
+      const why = describeError(err);
+      deps.logger.error(`Heartbeat not sent: ${why}`);
+      summary.notifications.heartbeat = { sent: false, error: why };
+    }
+  }
+}
+
+/**
+ * The exit code of a finished or failed run (SPEC "Exit codes"): a fatal error's own code, a
+ * signal's, 1 when anything failed (a file, a bucket, a report not sent), else 0.
+ */
+function exitCodeOf(summary: Summary, fatal: unknown, signal?: AbortSignal): number {
+  if (summary.status === "INTERRUPTED") {
+    return signal?.reason === "SIGTERM" ? ExitCode.sigterm : ExitCode.sigint;
+  }
+  if (fatal !== undefined) {
+    return fatal instanceof S3BackupError ? fatal.exitCode : ExitCode.partial;
+  }
+  return summary.status === "OK" ? ExitCode.ok : ExitCode.partial;
 }
 
 /**
@@ -126,6 +171,46 @@ async function planRun(
   }, deps);
 }
 
+/**
+ * Buckets that could not be listed: one failure each, naming how many files it held back. When
+ * no bucket could be listed nothing can be backed up: that is fatal (exit 4), in one line.
+ */
+function bucketFailures(plan: Plan, config: Config): PathFailure[] {
+  const buckets = new Set(config.categories.map((c) => c.bucket));
+  const failures = [...plan.unlistable].map(([bucket, { error, files }]) => ({
+    path: `s3://${bucket}/`,
+    error: `cannot list the bucket: ${describeError(error)} (${
+      plural(files, "file")
+    } routed to it not backed up)`,
+  }));
+  if (plan.unlistable.size > 0 && plan.unlistable.size === buckets.size) {
+    const reasons = new Set([...plan.unlistable.values()].map((u) => describeError(u.error)));
+    const first = [...plan.unlistable.values()][0].error;
+    const why = reasons.size === 1
+      ? [...reasons][0]
+      : [...plan.unlistable].map(([b, u]) => `${b}: ${describeError(u.error)}`).join("; ");
+    throw new UnreachableError(
+      `no bucket could be listed, nothing was backed up: ${why}; ${whatToCheck(first)}`,
+    );
+  }
+  return failures;
+}
+
+/** What a dry run reports: the plan's uploads, read from the plan alone (no file is opened). */
+function dryRunResult(plan: Plan, logger: Logger) {
+  const uploads = plan.items.filter((i) => i.action === "upload");
+  for (const item of plan.items) {
+    if (item.action === "skip") {
+      logger.info(`File ${item.file.relPath} already up to date in ${item.bucket}, skipping.`);
+    } else logger.info(`Would upload ${item.file.relPath} to ${item.bucket}`);
+  }
+  return {
+    skipped: plan.skipped + plan.items.length - uploads.length,
+    wouldUpload: uploads.map((i) => `s3://${i.bucket}/${i.key}`),
+    bytesToUpload: uploads.reduce((n, i) => n + i.file.size, 0),
+  };
+}
+
 /** Runs a backup. Fatal problems (missing source, held lock) are reported with their exit code. */
 export async function runBackup(
   config: Config,
@@ -134,17 +219,13 @@ export async function runBackup(
 ): Promise<RunResult> {
   const started = deps.clock.now();
   const summary = emptySummary(config, deps, opts, started);
-  const finish = async (): Promise<RunResult> => {
+  const finish = async (fatal?: unknown): Promise<RunResult> => {
     summary.durationMs = deps.clock.now().getTime() - started.getTime();
     summary.requests = deps.store.requestCounts();
-    const notifyError = await notify(summary, deps);
-    const word = outcomeWord(summary);
-    let exitCode: number = word === "OK" ? ExitCode.ok : ExitCode.partial;
-    if (notifyError && exitCode === ExitCode.ok) exitCode = ExitCode.partial;
-    if (summary.status === "INTERRUPTED") {
-      exitCode = deps.signal?.reason === "SIGTERM" ? ExitCode.sigterm : ExitCode.sigint;
-    }
-    return { summary, exitCode, notifyError };
+    await notify(summary, deps, fatal);
+    const unsent = Object.values(summary.notifications).some((n) => !n.sent);
+    if (unsent && summary.status === "OK") summary.status = "FAILED";
+    return { summary, exitCode: exitCodeOf(summary, fatal, deps.signal) };
   };
 
   deps.logger.info(`Starting incremental backup from directory: ${config.source}`);
@@ -155,24 +236,34 @@ export async function runBackup(
     lock = deps.acquireLock();
     state = deps.openState();
     const plan = await planRun(config, deps, state, opts);
+    const unlistable = bucketFailures(plan, config);
     deps.onPlan?.(plan);
+    for (const f of unlistable) deps.logger.error(`Error listing ${f.path}: ${f.error}`);
     for (const f of plan.failed) deps.logger.error(`Error uploading ${f.path}: ${f.error}`);
-    const result = await executePlan(plan, { ...deps, state }, opts.concurrency, deps.signal);
-    if (!opts.dryRun && !deps.signal?.aborted) {
-      for (const f of await writeManifests(plan, config, deps.store, state)) {
-        deps.logger.error(`Error writing the manifest of ${f.path}: ${f.error}`);
-        result.failures.push(f);
+    summary.failures = [...unlistable, ...plan.failed];
+    if (opts.dryRun) {
+      const dry = dryRunResult(plan, deps.logger);
+      summary.skipped = dry.skipped;
+      summary.wouldUpload = dry.wouldUpload;
+      summary.bytesToUpload = dry.bytesToUpload;
+    } else {
+      const result = await executePlan(plan, { ...deps, state }, opts.concurrency, deps.signal);
+      if (!deps.signal?.aborted) {
+        for (const f of await writeManifests(plan, config, deps.store, state)) {
+          deps.logger.error(`Error writing the manifest of ${f.path}: ${f.error}`);
+          result.failures.push(f);
+        }
       }
-    }
-    summary.uploaded = result.uploaded;
-    summary.skipped = result.skipped;
-    summary.bytesUploaded = result.bytesUploaded;
-    summary.failures = [...plan.failed, ...result.failures];
-    if (result.notStarted > 0) {
-      summary.failures.push({
-        path: "(run)",
-        error: `${result.notStarted} files not started: interrupted`,
-      });
+      summary.uploaded = result.uploaded;
+      summary.skipped = result.skipped;
+      summary.bytesUploaded = result.bytesUploaded;
+      summary.failures.push(...result.failures);
+      if (result.notStarted > 0) {
+        summary.failures.push({
+          path: "(run)",
+          error: `${result.notStarted} files not started: interrupted`,
+        });
+      }
     }
     summary.errors = summary.failures.length;
     summary.excluded = plan.excluded.length;
@@ -186,12 +277,11 @@ export async function runBackup(
     return await finish();
   } catch (err) {
     // Fatal: the run could not start or finish. It is still reported (FAILED) before returning.
-    summary.status = "FAILED";
+    summary.status = deps.signal?.aborted ? "INTERRUPTED" : "FAILED";
     summary.fatal = describeError(err);
+    summary.errors = Math.max(summary.errors, 1);
     deps.logger.error(`Backup failed: ${summary.fatal}`);
-    const r = await finish();
-    r.exitCode = err instanceof S3BackupError ? err.exitCode : ExitCode.partial;
-    return r;
+    return await finish(err);
   } finally {
     try {
       state?.close();

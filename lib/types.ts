@@ -106,6 +106,8 @@ export interface Plan {
   hashed: number;
   /** Per bucket, every key the source holds now (for the run manifest). */
   present: Map<string, string[]>;
+  /** Buckets whose listing failed: why, and how many files were routed to them (not backed up). */
+  unlistable: Map<string, { error: Error; files: number }>;
 }
 
 /** The outcome of a run, reported on stdout, as JSON and through SNS. */
@@ -130,6 +132,15 @@ export interface Summary {
   failures: PathFailure[];
   /** Set when the run could not start or finish (missing source, …). */
   fatal?: string;
-  /** Dry run: what a real run would upload, as bucket/key. */
+  /** Dry run: what a real run would upload, as s3://bucket/key. */
   wouldUpload?: string[];
+  /** Dry run: the bytes a real run would upload. */
+  bytesToUpload?: number;
+  /** Each configured report channel, and whether the report reached it. */
+  notifications: { sns?: NotificationOutcome; heartbeat?: NotificationOutcome };
+}
+
+export interface NotificationOutcome {
+  sent: boolean;
+  error?: string;
 }

@@ -373,16 +373,36 @@ Deno.test(
     try {
       const dry = await f.run("--dry-run");
       assert.equal(dry.code, 0, dry.stderr);
-      assert.equal(dry.json.uploaded, 6);
-      assert.deepEqual((dry.json.would_upload as string[]).length, 6);
+      // A dry run never says it uploaded: not in the counts, not in the log.
+      assert.equal(dry.json.uploaded, 0);
+      assert.equal(dry.json.bytes_uploaded, 0);
+      const would = dry.json.would_upload as string[];
+      assert.equal(would.length, 6);
+      assert.ok(would.includes(`s3://${f.buckets.documents}/meeting_notes.txt`), would.join());
+      assert.equal(
+        dry.json.bytes_to_upload,
+        Object.values(SAMPLE).reduce((n, c) => n + new TextEncoder().encode(c).length, 0),
+      );
+      assert.doesNotMatch(dry.stderr, /Uploading /);
+      assert.match(dry.stderr, / - INFO - Would upload meeting_notes\.txt to docs-\d+\n/);
       assert.equal(requests(dry.json).PutObject ?? 0, 0);
+      const text = await runCli(["run", "-c", f.cfg, "--dry-run"], { env: f.aws.env });
+      const lines = text.stdout.split("\n");
+      assert.deepEqual(lines.slice(0, 4), [
+        "Dry run completed: nothing was uploaded.",
+        "Files to upload: 6",
+        "Files skipped (already exist): 0",
+        "Errors encountered: 0",
+      ]);
+      assert.ok(lines.includes(`  s3://${f.buckets.documents}/meeting_notes.txt`), text.stdout);
+      assert.doesNotMatch(text.stdout, /Files uploaded|Bytes uploaded/);
       assert.equal(f.aws.snsMessages().length, 0, "no report published");
       assert.throws(() => Deno.statSync(`${f.dir}/state/state.db`), "no state written");
       const real = await f.run();
       assert.equal(real.json.uploaded, 6, "the real run uploads what the dry run said");
       Deno.writeTextFileSync(`${f.src}/meeting_notes.txt`, "notes v2\n");
       const dry2 = await f.run("--dry-run");
-      assert.deepEqual(dry2.json.would_upload, [`${f.buckets.documents}/meeting_notes.txt`]);
+      assert.deepEqual(dry2.json.would_upload, [`s3://${f.buckets.documents}/meeting_notes.txt`]);
       const real2 = await f.run();
       assert.equal(real2.json.uploaded, 1);
     } finally {

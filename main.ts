@@ -24,7 +24,7 @@ import { VERSION_LINE } from "./lib/version.ts";
 import { completionScript, SHELLS, specFromCommander } from "./lib/completions.ts";
 import { sendHeartbeat } from "./lib/heartbeat.ts";
 import { ProgressDisplay, totalsFromPlan } from "./lib/progress.ts";
-import { formatListing, listCategories } from "./lib/verify.ts";
+import { formatListing, listCategories, listingJson } from "./lib/verify.ts";
 import { compareTree, formatCompare } from "./lib/verify_compare.ts";
 import { formatRestoreReport, runRestore } from "./lib/restore.ts";
 import { writeStarterConfig } from "./lib/init.ts";
@@ -157,8 +157,11 @@ async function verifyCommand(opts: {
   const { config, store } = setup(opts.config, logger);
   if (!opts.compare && !opts.deep && !opts.download) {
     const listings = await listCategories(config, store, opts.category);
-    write(Deno.stdout, opts.json ? JSON.stringify(listings) + "\n" : formatListing(listings));
-    return ExitCode.ok;
+    write(Deno.stdout, opts.json ? listingJson(listings) + "\n" : formatListing(listings));
+    for (const l of listings) {
+      if (l.error) logger.error(`Error listing bucket ${l.bucket}: ${l.error}`);
+    }
+    return listings.some((l) => l.error) ? ExitCode.partial : ExitCode.ok;
   }
   let state: SqliteStateStore | undefined;
   try {

@@ -2,13 +2,16 @@
 import type { Config } from "./config.ts";
 import type { ObjectStore } from "./ports.ts";
 import type { RemoteObject } from "./types.ts";
-import { UsageError } from "./errors.ts";
+import { describeError, UsageError } from "./errors.ts";
 import { manifestKey } from "./manifest.ts";
+import { oneLine, plural } from "./report.ts";
 
 export interface CategoryListing {
   category: string;
   bucket: string;
   objects: RemoteObject[];
+  /** Why the bucket could not be listed (the others are listed all the same). */
+  error?: string;
 }
 
 export function selectCategories(config: Config, only?: string) {
@@ -30,14 +33,34 @@ export async function listCategories(
   only?: string,
 ): Promise<CategoryListing[]> {
   const prefix = config.keyPrefix === "" ? "" : `${config.keyPrefix}/`;
+  const reserved = manifestKey(config.keyPrefix);
   return await Promise.all(
-    selectCategories(config, only).map(async (c) => {
+    selectCategories(config, only).map(async (c): Promise<CategoryListing> => {
       const objects: RemoteObject[] = [];
-      const reserved = manifestKey(config.keyPrefix);
-      for await (const o of store.list(c.bucket, prefix)) if (o.key !== reserved) objects.push(o);
-      return { category: c.name, bucket: c.bucket, objects };
+      try {
+        for await (const o of store.list(c.bucket, prefix)) if (o.key !== reserved) objects.push(o);
+        return { category: c.name, bucket: c.bucket, objects };
+      } catch (err) {
+        return { category: c.name, bucket: c.bucket, objects, error: describeError(err) };
+      }
     }),
   );
+}
+
+/** The --json form: snake_case keys, as every command's JSON. */
+export function listingJson(listings: CategoryListing[]): string {
+  return JSON.stringify(listings.map((l) => ({
+    category: l.category,
+    bucket: l.bucket,
+    objects: l.objects.map((o) => ({
+      key: o.key,
+      size: o.size,
+      last_modified: o.lastModified.toISOString(),
+      storage_class: o.storageClass,
+      ...(o.etag ? { etag: o.etag } : {}),
+    })),
+    ...(l.error ? { error: l.error } : {}),
+  })));
 }
 
 const pad = (n: number) => String(n).padStart(2, "0");
@@ -47,16 +70,21 @@ export function lsLine(o: RemoteObject): string {
   const d = o.lastModified;
   const when = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
     `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-  return `${when} ${String(o.size).padStart(10)} ${o.key}`;
+  // A key with a newline or a tab would split or shift the line: escaped as the log does.
+  return `${when} ${String(o.size).padStart(10)} ${oneLine(o.key)}`;
 }
 
 export function formatListing(listings: CategoryListing[]): string {
   const out: string[] = [];
   for (const l of listings) {
     out.push(`== ${l.category}: s3://${l.bucket}/`);
+    if (l.error !== undefined) {
+      out.push(`ERROR: cannot list the bucket: ${oneLine(l.error)}`, "");
+      continue;
+    }
     for (const o of l.objects) out.push(lsLine(o));
     const bytes = l.objects.reduce((s, o) => s + o.size, 0);
-    out.push(`Total: ${l.objects.length} objects, ${bytes} bytes`, "");
+    out.push(`Total: ${plural(l.objects.length, "object")}, ${plural(bytes, "byte")}`, "");
   }
   return out.join("\n");
 }

@@ -16,6 +16,7 @@ import { listBuckets, SHA256_METADATA } from "./plan.ts";
 import { selectCategories } from "./verify.ts";
 import { forEachPool } from "./pool.ts";
 import { describeError } from "./errors.ts";
+import { oneLine } from "./report.ts";
 
 export interface Difference {
   kind: "missing" | "changed" | "extra";
@@ -171,8 +172,8 @@ export function formatCompare(r: CompareReport): string {
     `Errors: ${r.failures.length}`,
   ];
   for (const d of r.differences) {
-    lines.push(`${d.kind.toUpperCase().padEnd(8)} s3://${d.bucket}/${d.key}: ${d.detail}`);
+    lines.push(`${d.kind.toUpperCase().padEnd(8)} s3://${d.bucket}/${oneLine(d.key)}: ${d.detail}`);
   }
-  for (const f of r.failures) lines.push(`ERROR    ${f.path}: ${f.error}`);
+  for (const f of r.failures) lines.push(`ERROR    ${oneLine(f.path)}: ${oneLine(f.error)}`);
   return lines.join("\n") + "\n";
 }

@@ -35,6 +35,52 @@ Deno.test("init writes a starter config that loads, and never overwrites", async
 });
 
 Deno.test(
+  "verify: a missing bucket is reported (exit 1) and the others are still listed; odd keys stay one line",
+  opts,
+  async () => {
+    const buckets = { documents: "vm-docs", photos: "vm-photos", database: "vm-db" };
+    const aws = await startLocalAws([buckets.documents, buckets.photos]);
+    const dir = Deno.makeTempDirSync();
+    try {
+      Deno.mkdirSync(`${dir}/src`);
+      Deno.writeTextFileSync(`${dir}/src/two\nlines\tand tab.txt`, "x");
+      Deno.writeTextFileSync(`${dir}/src/p.jpg`, "p");
+      const cfg = writeConfig(dir, {
+        source: `${dir}/src`,
+        stateDir: `${dir}/state`,
+        endpoint: aws.endpoint,
+        buckets,
+      });
+      const cli = (...a: string[]) => runCli([...a, "-c", cfg], { env: aws.env });
+      assert.equal((await cli("run")).code, 1, "the database bucket is missing");
+      const ls = await cli("verify");
+      assert.equal(ls.code, 1, ls.stderr);
+      assert.match(
+        ls.stdout,
+        /^== documents: s3:\/\/vm-docs\/\n.* two\\nlines\\tand tab\.txt\nTotal: 1 object, 1 byte$/m,
+      );
+      assert.match(
+        ls.stdout,
+        /^== photos: s3:\/\/vm-photos\/\n.* p\.jpg\nTotal: 1 object, 1 byte$/m,
+      );
+      assert.match(
+        ls.stdout,
+        /^== database: s3:\/\/vm-db\/\nERROR: cannot list the bucket: .*NoSuchBucket/m,
+      );
+      assert.match(ls.stderr, / - ERROR - Error listing bucket vm-db: /);
+      const json = JSON.parse((await cli("verify", "--json")).stdout);
+      assert.equal(json[0].objects[0].key, "two\nlines\tand tab.txt");
+      assert.match(json[0].objects[0].last_modified, /^\d{4}-/);
+      assert.equal(json[0].objects[0].storage_class, "STANDARD");
+      assert.match(json[2].error, /NoSuchBucket/);
+    } finally {
+      await aws.stop();
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test(
   "verify lists buckets like `aws s3 ls`; --compare finds missing, changed, extra",
   opts,
   async () => {
@@ -59,7 +105,7 @@ Deno.test(
       const lines = ls.stdout.split("\n");
       assert.equal(lines[0], "== documents: s3://v-docs/");
       assert.match(lines[1], /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {10}5 a\.txt$/);
-      assert.equal(lines[2], "Total: 1 objects, 5 bytes");
+      assert.equal(lines[2], "Total: 1 object, 5 bytes");
       assert.match(ls.stdout, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {9}10 sub\/b\.jpg$/m);
       assert.doesNotMatch(ls.stdout, /manifest/, "the run manifest is not listed");
       const only = await cli("verify", "--category", "photos", "--json");

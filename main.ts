@@ -16,7 +16,7 @@ import { acquireLock } from "./lib/lock.ts";
 import { ReadOnlyState, SqliteStateStore } from "./lib/state.ts";
 import { S3Store } from "./lib/adapters/s3_store.ts";
 import { SnsNotifier } from "./lib/adapters/sns_notifier.ts";
-import { createS3Client, createSnsClient } from "./lib/adapters/aws_clients.ts";
+import { createS3Client, createSnsClient, plainHttpWarnings } from "./lib/adapters/aws_clients.ts";
 import { createStderrLogger } from "./lib/adapters/stderr_logger.ts";
 import type { Config } from "./lib/config.ts";
 import type { Logger } from "./lib/ports.ts";
@@ -58,14 +58,7 @@ function setup(configFlag: string | undefined, logger: Logger) {
   const config = loadConfig(configFlag);
   const env = Deno.env.toObject();
   if (config.aws.profile) Deno.env.set("AWS_PROFILE", config.aws.profile);
-  if (config.aws.endpoint?.startsWith("http://")) {
-    const local = /^http:\/\/(127\.|localhost[:/]|\[::1\])/.test(config.aws.endpoint);
-    logger.warn(
-      `aws.endpoint ${config.aws.endpoint} is plain http: requests are not encrypted${
-        local ? " (loopback)" : " on the network"
-      }`,
-    );
-  }
+  for (const warning of plainHttpWarnings(config.aws, env)) logger.warn(warning);
   const store = new S3Store(createS3Client(config.aws, env));
   return { config, env, store };
 }

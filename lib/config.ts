@@ -23,11 +23,14 @@ export const DEFAULT_CONCURRENCY = 16;
 
 export interface AwsConfig {
   region?: string;
-  endpoint?: string;
+  /** `s3_endpoint`, else `endpoint` (both services); the environment may still set one. */
+  s3Endpoint?: string;
+  /** `sns_endpoint`, else `endpoint`. */
+  snsEndpoint?: string;
   profile?: string;
   snsTopicArn?: string;
-  /** Path-style addressing; defaults to true when an endpoint is set (local servers, MinIO). */
-  forcePathStyle: boolean;
+  /** Path-style addressing; undefined: on whenever a custom S3 endpoint is in use. */
+  forcePathStyle?: boolean;
 }
 
 export interface RestoreConfig {
@@ -87,7 +90,15 @@ const TOP_KEYS = [
   "notify",
   "infra",
 ];
-const AWS_KEYS = ["region", "endpoint", "profile", "sns_topic_arn", "force_path_style"];
+const AWS_KEYS = [
+  "region",
+  "endpoint",
+  "s3_endpoint",
+  "sns_endpoint",
+  "profile",
+  "sns_topic_arn",
+  "force_path_style",
+];
 const CATEGORY_KEYS = ["bucket", "extensions"];
 const RESTORE_KEYS = ["tier", "days"];
 const NOTIFY_KEYS = ["ping_url"];
@@ -114,7 +125,7 @@ export function isValidBucketName(name: string): boolean {
   return BUCKET_RE.test(name) && !RESERVED_BUCKET.test(name) && !IP_LIKE.test(name);
 }
 
-function isHttpUrl(value: string): boolean {
+export function isHttpUrl(value: string): boolean {
   try {
     const u = new URL(value);
     return (u.protocol === "http:" || u.protocol === "https:") && u.hostname !== "" &&
@@ -194,10 +205,16 @@ export function configFromToml(doc: Table, baseDir: string, path?: string): Conf
 
   const aws = table(doc, "aws", "");
   checkKeys(aws, AWS_KEYS, "aws.");
-  const endpoint = nonEmptyStr(aws, "endpoint", "aws.");
-  if (endpoint !== undefined && !isHttpUrl(endpoint)) {
-    throw new ConfigError(`'aws.endpoint' = '${endpoint}' must be an http:// or https:// URL`);
-  }
+  const endpointOf = (key: string) => {
+    const value = nonEmptyStr(aws, key, "aws.");
+    if (value !== undefined && !isHttpUrl(value)) {
+      throw new ConfigError(`'aws.${key}' = '${value}' must be an http:// or https:// URL`);
+    }
+    return value;
+  };
+  const endpoint = endpointOf("endpoint");
+  const s3Endpoint = endpointOf("s3_endpoint") ?? endpoint;
+  const snsEndpoint = endpointOf("sns_endpoint") ?? endpoint;
   const restore = table(doc, "restore", "");
   checkKeys(restore, RESTORE_KEYS, "restore.");
   const tier = str(restore, "tier", "restore.") ?? "Standard";
@@ -230,10 +247,11 @@ export function configFromToml(doc: Table, baseDir: string, path?: string): Conf
     concurrency: int(doc, "concurrency", "", 1, 256) ?? DEFAULT_CONCURRENCY,
     aws: {
       region: nonEmptyStr(aws, "region", "aws."),
-      endpoint,
+      s3Endpoint,
+      snsEndpoint,
       profile: nonEmptyStr(aws, "profile", "aws."),
       snsTopicArn: nonEmptyStr(aws, "sns_topic_arn", "aws."),
-      forcePathStyle: bool(aws, "force_path_style", "aws.") ?? endpoint !== undefined,
+      forcePathStyle: bool(aws, "force_path_style", "aws."),
     },
     categories,
     restore: {

@@ -63,10 +63,11 @@ Deno.test("parseConfigText: the SPEC example, paths relative to the file's folde
     concurrency: 8,
     aws: {
       region: "eu-south-1",
-      endpoint: undefined,
+      s3Endpoint: undefined,
+      snsEndpoint: undefined,
       profile: undefined,
       snsTopicArn: "arn:aws:sns:eu-south-1:123456789012:s3-backup-reports",
-      forcePathStyle: false,
+      forcePathStyle: undefined,
     },
     categories: [
       {
@@ -124,7 +125,7 @@ Deno.test("configFromToml: defaults and normalisation", () => {
         assert.equal(c.concurrency, DEFAULT_CONCURRENCY);
         assert.deepEqual(c.exclude, []);
         assert.equal(c.keyPrefix, "");
-        assert.equal(c.aws.forcePathStyle, false);
+        assert.equal(c.aws.forcePathStyle, undefined);
         assert.deepEqual(c.categories[0].extensions, [".pdf"]);
       },
     },
@@ -146,15 +147,28 @@ Deno.test("configFromToml: defaults and normalisation", () => {
       check: (c) => assert.equal(c.keyPrefix, "host-1/daily"),
     },
     {
-      name: "an endpoint turns on path-style addressing",
+      name: "endpoint sets both services' endpoints",
       doc: {
         source: "s",
         aws: { endpoint: "http://127.0.0.1:4566" },
         categories: { docs: { bucket: "acme-docs", extensions: [".pdf"] } },
       },
       check: (c) => {
-        assert.equal(c.aws.endpoint, "http://127.0.0.1:4566");
-        assert.equal(c.aws.forcePathStyle, true);
+        assert.equal(c.aws.s3Endpoint, "http://127.0.0.1:4566");
+        assert.equal(c.aws.snsEndpoint, "http://127.0.0.1:4566");
+        assert.equal(c.aws.forcePathStyle, undefined, "decided where the client is built");
+      },
+    },
+    {
+      name: "s3_endpoint and sns_endpoint override endpoint, each for its service",
+      doc: {
+        source: "s",
+        aws: { endpoint: "http://127.0.0.1:4566", s3_endpoint: "https://minio.lan:9000" },
+        categories: { docs: { bucket: "acme-docs", extensions: [".pdf"] } },
+      },
+      check: (c) => {
+        assert.equal(c.aws.s3Endpoint, "https://minio.lan:9000");
+        assert.equal(c.aws.snsEndpoint, "http://127.0.0.1:4566");
       },
     },
     {

@@ -1,21 +1,70 @@
 /** Builds the SDK clients from the config. The only place that knows the SDK's settings. */
 import { S3Client } from "@aws-sdk/client-s3";
 import { SNSClient } from "@aws-sdk/client-sns";
-import type { AwsConfig } from "../config.ts";
+import { type AwsConfig, isHttpUrl } from "../config.ts";
 import { ConfigError } from "../errors.ts";
 
+type Env = Record<string, string | undefined>;
+
+/** A custom endpoint and where it was set (named in warnings and errors). */
+export interface Endpoint {
+  url: string;
+  from: string;
+}
+
+/**
+ * The S3 and SNS endpoints: the config's, else the SDK's documented variables
+ * (AWS_ENDPOINT_URL_S3 / _SNS, then AWS_ENDPOINT_URL), resolved here so that path-style
+ * addressing and the plain-http warning apply whichever way an endpoint was given.
+ */
+export function resolveEndpoints(aws: AwsConfig, env: Env): { s3?: Endpoint; sns?: Endpoint } {
+  const pick = (configured: string | undefined, key: string, service: "S3" | "SNS") => {
+    if (configured !== undefined) return { url: configured, from: `aws.${key}` };
+    for (const name of [`AWS_ENDPOINT_URL_${service}`, "AWS_ENDPOINT_URL"]) {
+      const value = env[name];
+      if (value === undefined || value === "") continue;
+      if (!isHttpUrl(value)) {
+        throw new ConfigError(`$${name} = '${value}' must be an http:// or https:// URL`);
+      }
+      return { url: value, from: `$${name}` };
+    }
+    return undefined;
+  };
+  return {
+    s3: pick(aws.s3Endpoint, "s3_endpoint", "S3"),
+    sns: pick(aws.snsEndpoint, "sns_endpoint", "SNS"),
+  };
+}
+
+/** A warning for each endpoint that is plain http (requests and data travel unencrypted). */
+export function plainHttpWarnings(aws: AwsConfig, env: Env): string[] {
+  const { s3, sns } = resolveEndpoints(aws, env);
+  const out: string[] = [];
+  for (const [service, e] of [["S3", s3], ["SNS", sns]] as const) {
+    if (!e?.url.startsWith("http://")) continue;
+    const local = /^http:\/\/(127\.|localhost[:/]|\[::1\])/.test(e.url);
+    out.push(
+      `${service} endpoint ${e.url} (${e.from}) is plain http: requests are not encrypted${
+        local ? " (loopback)" : " on the network"
+      }`,
+    );
+  }
+  return out;
+}
+
 /** Region from the config, else the SDK's environment variables; a clear error when neither. */
-export function resolveRegion(aws: AwsConfig, env: Record<string, string | undefined>): string {
+export function resolveRegion(aws: AwsConfig, env: Env): string {
   const region = aws.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (region) return region;
-  if (aws.endpoint) return "us-east-1"; // local S3-compatible servers accept any region
+  const { s3, sns } = resolveEndpoints(aws, env);
+  if (s3 || sns) return "us-east-1"; // local S3-compatible servers accept any region
   throw new ConfigError(`'aws.region' is not set (set it in the config or in $AWS_REGION)`);
 }
 
-function common(aws: AwsConfig, env: Record<string, string | undefined>) {
+function common(aws: AwsConfig, env: Env, endpoint: Endpoint | undefined) {
   return {
     region: resolveRegion(aws, env),
-    endpoint: aws.endpoint,
+    endpoint: endpoint?.url,
     // Standard retry mode: exponential backoff with jitter on throttles, 5xx and resets.
     maxAttempts: 5,
   };
@@ -52,11 +101,13 @@ function buildUserAgentOnce<
   return client;
 }
 
-export function createS3Client(aws: AwsConfig, env: Record<string, string | undefined>): S3Client {
+export function createS3Client(aws: AwsConfig, env: Env): S3Client {
+  const endpoint = resolveEndpoints(aws, env).s3;
   return buildUserAgentOnce(
     new S3Client({
-      ...common(aws, env),
-      forcePathStyle: aws.forcePathStyle,
+      ...common(aws, env, endpoint),
+      // A custom endpoint (MinIO, RGW, a local server) rarely resolves bucket.host names.
+      forcePathStyle: aws.forcePathStyle ?? endpoint !== undefined,
       logger: s3Logger,
       // We send our own precomputed checksums (Content-MD5, SHA-256); the SDK's trailing
       // checksums on streamed bodies are refused by some S3-compatible servers (RGW: 411).
@@ -66,9 +117,6 @@ export function createS3Client(aws: AwsConfig, env: Record<string, string | unde
   );
 }
 
-export function createSnsClient(
-  aws: AwsConfig,
-  env: Record<string, string | undefined>,
-): SNSClient {
-  return buildUserAgentOnce(new SNSClient(common(aws, env)));
+export function createSnsClient(aws: AwsConfig, env: Env): SNSClient {
+  return buildUserAgentOnce(new SNSClient(common(aws, env, resolveEndpoints(aws, env).sns)));
 }

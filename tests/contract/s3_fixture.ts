@@ -25,7 +25,7 @@ export function testS3Client(
   region: string,
   credentials: StaticCredentials,
 ): S3Client {
-  const aws: AwsConfig = { endpoint, region, forcePathStyle: true };
+  const aws: AwsConfig = { s3Endpoint: endpoint, region };
   const client = createS3Client(aws, {});
   (client.config as unknown as { credentials: () => Promise<StaticCredentials> }).credentials =
     () => Promise.resolve(credentials);

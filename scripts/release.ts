@@ -44,12 +44,7 @@ export const PERMISSION_FLAGS = [
   // hostname: the report and the lock name the host (without it: "unknown-host").
   // osRelease: the AWS SDK's user agent; without it every S3 request fails.
   "--allow-sys=hostname,osRelease",
-  // lib/lock.ts asks whether the lock holder is alive with process.kill(pid, 0), which Deno
-  // allows only with unscoped --allow-run (a program list does not cover it). Without it a live
-  // lock is taken over as stale and two runs overlap. Nothing is ever spawned. Can go once
-  // lock.ts checks /proc/<pid> first and treats "not permitted" as alive.
-  "--allow-run",
-  // Not granted: --allow-ffi, --allow-import (everything is embedded), and other sys APIs.
+  // Not granted: --allow-run (the lock is an OS file lock; nothing is spawned), --allow-ffi, --allow-import (everything is embedded), and other sys APIs.
   // A permission missing at run time fails fast instead of prompting.
   "--no-prompt",
 ] as const;

@@ -168,18 +168,16 @@ extensions = [".sql", ".db"]
       ver,
     );
 
-    // This script is alive: a lock naming it must stop the run with exit 3.
-    Deno.writeTextFileSync(
-      `${state}/lock`,
-      JSON.stringify({ pid: Deno.pid, host: Deno.hostname(), since: new Date().toISOString() }),
-    );
+    // This script holds the run's OS file lock: the run must stop with exit 3.
+    const lockFile = Deno.openSync(`${state}/lock`, { read: true, write: true, create: true });
+    lockFile.lockSync(true);
     const locked = await exec("run", "-c", cfg);
+    lockFile.close();
     check(
       locked.code === 3 && locked.stderr.includes("another run holds the lock"),
-      "run while a live process holds the lock exits 3",
+      "run while another process holds the lock exits 3",
       locked,
     );
-    Deno.removeSync(`${state}/lock`);
 
     const subjects = aws.snsMessages().map((m) => m.subject);
     check(

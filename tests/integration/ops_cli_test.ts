@@ -2,7 +2,7 @@
  * The release binary's permission set, proven on main.ts: `deno run` with exactly the flags
  * scripts/release.ts compiles in (and --no-prompt), against the embedded S3/SNS server. Two
  * runs, a verify and a held lock must work with no permission denied. Removing a flag that is
- * needed (e.g. --allow-run, which the lock's liveness check needs) fails this test.
+ * needed (e.g. --allow-sys, which the SDK's user agent needs) fails this test.
  */
 import assert from "node:assert/strict";
 import { denoRunCommand, smoke } from "../../scripts/smoke_binary.ts";

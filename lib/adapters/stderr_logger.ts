@@ -1,10 +1,11 @@
 /**
- * The Logger port over LogTape, writing the original script's Python logging format to stderr:
- * `2026-02-11 02:00:01,372 - INFO - message`. Values are rendered "bare": control characters
- * and line breaks in file names are escaped, so a hostile name cannot forge log lines.
+ * The Logger port, writing the original script's Python logging format to stderr:
+ * `2026-02-11 02:00:01,372 - INFO - message`. Control characters and line breaks in messages
+ * (file names) are escaped, so a hostile name cannot forge log lines. Written by hand: the
+ * format is one line, and a logging library cost ~1 MB of code loaded at every start.
  */
-import { getTextFormatter, type LogRecord } from "@logtape/logtape";
 import type { Logger } from "../ports.ts";
+import { oneLine } from "../report.ts";
 
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
 
@@ -17,12 +18,12 @@ export function asctime(ms: number): string {
     }`;
 }
 
-export const pythonFormatter = getTextFormatter({
-  timestamp: asctime,
-  level: "FULL",
-  value: "bare",
-  format: ({ timestamp, level, message }) => `${timestamp} - ${level} - ${message}`,
-});
+const LEVEL_NAMES = { debug: "DEBUG", info: "INFO", warning: "WARNING", error: "ERROR" } as const;
+
+/** One record in Python's logging format, newline-terminated. */
+export function formatLine(level: Level, message: string, ms = Date.now()): string {
+  return `${asctime(ms)} - ${LEVEL_NAMES[level]} - ${oneLine(message)}\n`;
+}
 
 export type Level = "debug" | "info" | "warning" | "error";
 
@@ -77,12 +78,7 @@ export function bufferedStderr(
 
 const RANK: Record<Level, number> = { debug: 0, info: 1, warning: 2, error: 3 };
 
-/**
- * The Logger port: LogTape's text formatter (the Python format, control characters escaped)
- * over a buffered stderr. Records go straight to the formatter: LogTape's logger dispatch
- * (categories, filters, sinks, property snapshots) cost ~5 µs a line, a tenth of a no-change
- * run that logs a "skipping" line per file (bench/profile.ts); the formatter alone ~1 µs.
- */
+/** The Logger port: the Python format over a buffered stderr, from `level` up. */
 export function createStderrLogger(
   level: Level = "info",
   write?: (line: string) => void,
@@ -91,15 +87,7 @@ export function createStderrLogger(
   const lowest = RANK[level];
   const emit = (recordLevel: Level, message: string) => {
     if (RANK[recordLevel] < lowest) return;
-    const record: LogRecord = {
-      category: ["s3backup"],
-      level: recordLevel,
-      message: ["", message, ""],
-      rawMessage: "{}",
-      timestamp: Date.now(),
-      properties: {},
-    };
-    out.write(pythonFormatter(record));
+    out.write(formatLine(recordLevel, message));
     if (RANK[recordLevel] > RANK.info) out.flush();
   };
   return {

@@ -31,6 +31,8 @@ Deno.test("createStderrLogger escapes line breaks and control characters in mess
   assert.match(lines[0], LINE);
   assert.equal(lines[0].split("\n").length, 2, lines[0]);
   assert.ok(!lines[0].includes("\r") && !lines[0].includes("\x1b"), lines[0]);
+  log.info("next\u0085line\u2028sep\ttab");
+  assert.ok(lines[1].endsWith(" - INFO - next\\x85line\\u2028sep\\ttab\n"), lines[1]);
 });
 
 Deno.test("asctime is local time with a comma before the milliseconds", () => {

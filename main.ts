@@ -57,7 +57,6 @@ function write(stream: typeof Deno.stdout, text: string): void {
 function setup(configFlag: string | undefined, logger: Logger) {
   const config = loadConfig(configFlag);
   const env = Deno.env.toObject();
-  if (config.aws.profile) Deno.env.set("AWS_PROFILE", config.aws.profile);
   for (const warning of plainHttpWarnings(config.aws, env)) logger.warn(warning);
   const store = new S3Store(createS3Client(config.aws, env));
   return { config, env, store };

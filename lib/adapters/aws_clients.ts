@@ -65,6 +65,8 @@ function common(aws: AwsConfig, env: Env, endpoint: Endpoint | undefined) {
   return {
     region: resolveRegion(aws, env),
     endpoint: endpoint?.url,
+    // The SDK reads credentials and settings of this profile (not $AWS_PROFILE, which stays as is).
+    profile: aws.profile,
     // Standard retry mode: exponential backoff with jitter on throttles, 5xx and resets.
     maxAttempts: 5,
   };

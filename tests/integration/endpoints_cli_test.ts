@@ -6,6 +6,12 @@
 import assert from "node:assert/strict";
 import { startLocalAws, TEST_CREDENTIALS } from "../support/local_aws.ts";
 import { runCli } from "../support/cli.ts";
+import {
+  createVersionedBucket,
+  RGW_SKIP_MESSAGE,
+  rgwClient,
+  rgwFromEnv,
+} from "../servers/rgw_env.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -91,6 +97,51 @@ Deno.test(
       assert.doesNotMatch(r.stderr, /ENOTFOUND/);
     } finally {
       await aws.stop();
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test(
+  "run: [aws] profile picks that profile's keys from ~/.aws/credentials (RGW checks them)",
+  opts,
+  async () => {
+    const rgw = await rgwFromEnv();
+    if (!rgw) {
+      console.warn(`SKIPPED: ${RGW_SKIP_MESSAGE}`);
+      return;
+    }
+    const dir = Deno.makeTempDirSync({ prefix: "s3backup-profile-" });
+    const s3 = rgwClient(rgw);
+    const bucket = `profile-${crypto.randomUUID().slice(0, 8)}`;
+    try {
+      await createVersionedBucket(s3, bucket);
+      Deno.mkdirSync(`${dir}/src`);
+      Deno.writeTextFileSync(`${dir}/src/a.txt`, "a");
+      Deno.mkdirSync(`${dir}/.aws`);
+      // The default profile's keys are wrong: only the named profile can list the bucket.
+      Deno.writeTextFileSync(
+        `${dir}/.aws/credentials`,
+        `[default]\naws_access_key_id = WRONGKEY000000000000\naws_secret_access_key = wrong\n` +
+          `[backup]\naws_access_key_id = ${rgw.accessKeyId}\naws_secret_access_key = ${rgw.secretAccessKey}\n`,
+      );
+      const config = (profile: string) =>
+        Deno.writeTextFileSync(
+          `${dir}/s3backup.toml`,
+          `source = "src"\nstate_dir = "state"\n[aws]\nregion = "${rgw.region}"\n` +
+            `s3_endpoint = "${rgw.endpoint}"\n${profile}\n` +
+            `[categories.documents]\nbucket = "${bucket}"\nextensions = [".txt"]\n`,
+        );
+      const env = { HOME: dir, AWS_EC2_METADATA_DISABLED: "true" };
+      config(`profile = "backup"`);
+      const ok = await runCli(["run", "-c", `${dir}/s3backup.toml`, "--json"], { env });
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(JSON.parse(ok.stdout).uploaded, 1);
+      config("");
+      const wrong = await runCli(["run", "-c", `${dir}/s3backup.toml`, "--json"], { env });
+      assert.equal(wrong.code, 4, "without the profile, the default's wrong key is refused");
+    } finally {
+      s3.destroy();
       Deno.removeSync(dir, { recursive: true });
     }
   },

@@ -124,6 +124,8 @@ export interface StateStore {
  * is replaced by a new one, and rows that could not be saved are verified again next run.
  */
 export interface StateHealth {
+  /** The database file (state_dir/state.db). */
+  file: string;
   /** The database was found damaged: SQLite's words. */
   corrupt?: string;
   /** Where the damaged file was moved (absent for a read-only view: nothing is moved). */

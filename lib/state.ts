@@ -134,24 +134,31 @@ export class SqliteStateStore implements StateStore {
     return new SqliteStateStore(GuardedDb.open({ ...place, onCorrupt }));
   }
 
-  /** An in-memory database: dry runs read the real one through this when it exists. */
+  /**
+   * A read-only view (dry runs, verify): missing, empty or damaged reads as empty (a real run
+   * would rebuild it); damage is reported by health(), nothing on disk changes.
+   */
   static openReadOnlyCopy(stateDir: string): SqliteStateStore {
     const path = join(stateDir, STATE_FILE);
-    const place = { stateDir, readOnly: true, openFile: openAt, memory: memoryDb };
+    const place = { stateDir, path, readOnly: true, openFile: openAt, memory: memoryDb };
+    const empty = () => new SqliteStateStore(new GuardedDb(memoryDb(), place));
+    let db: DatabaseSync;
     try {
       Deno.statSync(path);
-      const db = new DatabaseSync(path, { readOnly: true });
-      try {
-        db.exec("PRAGMA query_only = 1;");
-        db.prepare("SELECT count(*) FROM files").get();
-        return new SqliteStateStore(new GuardedDb(db, { ...place, path }));
-      } catch (err) {
-        db.close();
-        throw err;
-      }
+      db = new DatabaseSync(path, { readOnly: true });
     } catch {
-      // Missing, empty or corrupt: read as empty (a real run would rebuild it).
-      return new SqliteStateStore(new GuardedDb(memoryDb(), place));
+      return empty();
+    }
+    const guarded = new GuardedDb(db, place);
+    try {
+      guarded.read(() => {
+        guarded.exec("PRAGMA query_only = 1;");
+        guarded.prepare("SELECT count(*) FROM files").get();
+      }, undefined);
+      return new SqliteStateStore(guarded);
+    } catch {
+      guarded.close();
+      return empty(); // an empty file (a crash right after it was created): no tables
     }
   }
 
@@ -298,7 +305,7 @@ export class ReadOnlyState implements StateStore {
   setMeta(_name: string, _value: string): void {}
   flush(): void {}
   health(): StateHealth {
-    return this.inner.health?.() ?? { unsaved: 0 };
+    return this.inner.health?.() ?? { file: "", unsaved: 0 };
   }
   close(): void {
     this.inner.close();

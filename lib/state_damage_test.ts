@@ -186,6 +186,22 @@ Deno.test(
   }),
 );
 
+Deno.test(
+  "openReadOnlyCopy (dry run) of a file that is not a database says so, reads as empty",
+  withDir((dir) => {
+    Deno.mkdirSync(dir, { recursive: true });
+    Deno.writeTextFileSync(`${dir}/${STATE_FILE}`, "not SQLite\n".repeat(100));
+    const ro = SqliteStateStore.openReadOnlyCopy(dir);
+    assert.equal(ro.loadAll().size, 0);
+    assert.deepEqual(ro.health(), {
+      file: `${dir}/${STATE_FILE}`,
+      corrupt: "file is not a database",
+      unsaved: 0,
+    });
+    ro.close();
+  }),
+);
+
 const tmpfsOpts = { ignore: !CAN_MOUNT_TMPFS, sanitizeResources: false, sanitizeOps: false };
 if (!CAN_MOUNT_TMPFS) console.warn("SKIPPED: the full-disk tests need to mount a tmpfs (root)");
 

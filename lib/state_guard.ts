@@ -63,8 +63,8 @@ export function moveAside(path: string, now = Date.now()): string {
 /** Where a database lives and how to make one; SqliteStateStore supplies the schema. */
 export interface DbPlace {
   stateDir: string;
-  /** The file; absent for a database that only lives in memory. */
-  path?: string;
+  /** The file (a read-only view may hold an in-memory copy instead). */
+  path: string;
   /** A read-only view (dry run, verify): damage is reported, nothing is moved. */
   readOnly: boolean;
   /** Opens the file with the schema in place (throws as SQLite does). */
@@ -81,15 +81,16 @@ export class GuardedDb {
   #statements = new Map<string, StatementSync>();
   /** True when rows go to memory only, because the file could not be opened or replaced. */
   #volatile = false;
-  #health: StateHealth = { unsaved: 0 };
+  #health: StateHealth;
 
   constructor(db: DatabaseSync, place: DbPlace) {
     this.#db = db;
     this.#place = place;
+    this.#health = { file: place.path, unsaved: 0 };
   }
 
   /** Opens place.path; damage moves it aside, a disk that takes no writes leaves memory. */
-  static open(place: DbPlace & { path: string }): GuardedDb {
+  static open(place: DbPlace): GuardedDb {
     try {
       return new GuardedDb(place.openFile(place.path), place);
     } catch (err) {
@@ -182,7 +183,7 @@ export class GuardedDb {
     } catch { /* already closed */ }
     this.#db = this.#place.memory();
     const { path, readOnly } = this.#place;
-    if (readOnly || path === undefined || this.#volatile) return;
+    if (readOnly || this.#volatile) return;
     try {
       const aside = moveAside(path);
       this.#health.movedTo = aside;
@@ -200,4 +201,41 @@ export class GuardedDb {
     this.#volatile = true;
     this.#health.saveError ??= saveCause(err, this.#place.stateDir);
   }
+}
+
+/** What a run reports about its state: warnings (it recovered) and at most one failure. */
+export interface StateNotes {
+  /** The state was found damaged, moved aside and rebuilt this run. */
+  rebuilt: boolean;
+  warnings: string[];
+  /** Rows or values that could not be saved: an error, since the next run must redo work. */
+  failure?: { path: string; error: string };
+}
+
+export function describeHealth(h: StateHealth | undefined): StateNotes {
+  const notes: StateNotes = { rebuilt: h?.movedTo !== undefined, warnings: [] };
+  if (h === undefined) return notes;
+  if (h.corrupt !== undefined && h.movedTo !== undefined) {
+    notes.warnings.push(
+      `Local state ${h.file} was damaged (${h.corrupt}): moved to ${h.movedTo} and rebuilt; ` +
+        "files without a record are hashed and checked with HEAD, not uploaded again",
+    );
+  } else if (h.corrupt !== undefined) {
+    notes.warnings.push(
+      `Local state ${h.file} is damaged (${h.corrupt}): read as empty; ` +
+        "the next real run moves it aside and rebuilds it",
+    );
+  }
+  if (h.saveError !== undefined) {
+    const next = h.unsaved > 0
+      ? `; ${h.unsaved.toLocaleString("en-US")} of this run's file records were not written ` +
+        "(their objects are in S3): the next run verifies them again (hash, and HEAD where no " +
+        "record is left) instead of uploading them again"
+      : "; the next run writes it again";
+    notes.failure = {
+      path: h.file,
+      error: `could not save the local state: ${h.saveError}${next}`,
+    };
+  }
+  return notes;
 }

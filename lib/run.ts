@@ -202,9 +202,7 @@ export async function runBackup(
     state.recordRun?.({ ...summary, durationMs: deps.clock.now().getTime() - started.getTime() });
     const notes = noteState();
     for (const w of notes.warnings) deps.logger.warn(w);
-    if (notes.failure) {
-      deps.logger.error(`Local state ${notes.failure.path}: ${notes.failure.error}`);
-    }
+    if (notes.failure) deps.logger.error(notes.failure.error);
     return await finish();
   } catch (err) {
     // Fatal: the run could not start or finish. It is still reported (FAILED) before returning.

@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS runs (
 
 const COLUMNS = "bucket, key, size, mtime_ms, ctime_ms, ino, sha256, recorded_at_ms";
 type RawRow = Record<string, number | string>;
+type Meta = { value: string };
 /** The columns under StateRow's names: a row needs no copy (rows are null-prototype objects). */
 const ROW_COLUMNS =
   "bucket, key, size, mtime_ms AS mtimeMs, ctime_ms AS ctimeMs, ino, sha256, recorded_at_ms AS recordedAtMs";
@@ -106,10 +107,10 @@ function memoryDb(): DatabaseSync {
 }
 
 /**
- * The state of a run. Once open it never throws (see GuardedDb): a damaged database, found by
- * any read or write, is moved aside and replaced by a new one, so the run goes on as after a
- * lost state (files hashed, objects checked with HEAD); a write that fails otherwise (a full
- * disk) is counted and its cause kept for the report (health()).
+ * The state of a run. Neither damage nor a failed write fails a run (see GuardedDb): a damaged
+ * database, found by any read or write, is moved aside and replaced by a new one, so the run
+ * goes on as after a lost state (files hashed, objects checked with HEAD); a write that fails
+ * otherwise (a full disk) is counted and its cause kept for the report (health()).
  */
 export class SqliteStateStore implements StateStore {
   readonly #db: GuardedDb;
@@ -247,12 +248,11 @@ export class SqliteStateStore implements StateStore {
 
   getMeta(name: string): string | undefined {
     try {
-      return this.#db.read(() => {
-        const row = this.#db.prepare(`SELECT value FROM meta WHERE name = ?`).get(name) as
-          | { value: string }
-          | undefined;
-        return row?.value;
-      }, undefined);
+      const sql = `SELECT value FROM meta WHERE name = ?`;
+      return this.#db.read(
+        () => (this.#db.prepare(sql).get(name) as Meta | undefined)?.value,
+        undefined,
+      );
     } catch {
       return undefined; // a read-only view of an older database without the table
     }

@@ -123,10 +123,7 @@ async function runCommand(opts: {
     openState: () =>
       dryRun
         ? new ReadOnlyState(SqliteStateStore.openReadOnlyCopy(config.stateDir))
-        : SqliteStateStore.open(config.stateDir, (aside, why) =>
-          logger.warn(
-            `State database was unreadable (${why}); moved to ${aside} and starting anew`,
-          )),
+        : SqliteStateStore.open(config.stateDir), // damage and failed writes: in the report
   }, {
     dryRun,
     checksum: opts.checksum ?? false,

@@ -98,7 +98,7 @@ Deno.test(
     const lines = await Promise.all(racers.map(firstLine));
     const winners = racers.filter((_, i) => lines[i] === "LOCKED");
     assert.equal(winners.length, 1, lines.join("\n"));
-    for (const [i, line] of lines.entries()) {
+    for (const line of lines) {
       if (line !== "LOCKED") assert.match(line, /^HELD another run holds the lock/, line);
     }
     const [winner] = winners;

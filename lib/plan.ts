@@ -115,6 +115,7 @@ export async function buildPlan(
     failed: [...scan.failed],
     symlinks: [...scan.symlinks],
     special: [...scan.special],
+    invalidNames: [...scan.invalidNames],
     hashed: 0,
     present: new Map(),
     unlistable: new Map(),

@@ -59,7 +59,7 @@ async function plan(
   const log = (m: string) => lines.push(m);
   try {
     const p = await buildPlan({
-      scan: { files, excluded: [], symlinks: [], special: [], failed: [] },
+      scan: { files, excluded: [], symlinks: [], special: [], invalidNames: [], failed: [] },
       categories: [DOCS, PHOTOS],
       unmatched: "skip",
       keyPrefix: "",

@@ -114,7 +114,26 @@ export interface StateStore {
   setMeta(name: string, value: string): void;
   /** Keeps a line of history per run (absent in read-only views). */
   recordRun?(run: RunRecord): void;
+  /** What went wrong with the state so far (damage, failed writes); never throws. */
+  health?(): StateHealth;
   close(): void;
+}
+
+/**
+ * Problems with the local state during a run. None of them fails the run: a damaged database
+ * is replaced by a new one, and rows that could not be saved are verified again next run.
+ */
+export interface StateHealth {
+  /** The database file (state_dir/state.db). */
+  file: string;
+  /** The database was found damaged: SQLite's words. */
+  corrupt?: string;
+  /** Where the damaged file was moved (absent for a read-only view: nothing is moved). */
+  movedTo?: string;
+  /** Why rows could not be saved (the first failure), e.g. no space left on device. */
+  saveError?: string;
+  /** Rows (files uploaded or verified this run) that could not be saved. */
+  unsaved: number;
 }
 
 export interface RunRecord {

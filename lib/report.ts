@@ -58,6 +58,7 @@ export function summaryLines(s: Summary): string[] {
     `Files unmatched (not backed up): ${s.unmatched}`,
     `Symlinks skipped (not followed): ${s.symlinks}`,
     `Special files skipped (FIFOs, sockets, devices): ${s.special}`,
+    `Names not valid UTF-8 (not backed up): ${s.invalidNames ?? 0}`,
     `Files hashed to detect changes: ${s.hashed}`,
     `Duration: ${(s.durationMs / 1000).toFixed(2)} s`,
     `S3 requests: ${formatRequests(s.requests)}`,
@@ -102,9 +103,15 @@ function notificationLines(s: Summary): string[] {
   return lines;
 }
 
+function warningLines(s: Summary): string[] {
+  const w = s.warnings ?? [];
+  return w.length > 0 ? ["Warnings:", ...w.map((line) => `  ${oneLine(line)}`)] : [];
+}
+
 /** The stdout report. */
 export function formatReport(s: Summary): string {
   const lines = summaryLines(s);
+  lines.push(...warningLines(s));
   if (s.failures.length > 0) lines.push("Errors:", ...failureLines(s));
   if (s.wouldUpload) {
     lines.push(
@@ -131,11 +138,14 @@ export function reportJson(s: Summary): string {
     unmatched: s.unmatched,
     symlinks: s.symlinks,
     special: s.special,
+    invalid_names: s.invalidNames ?? 0,
     bytes_uploaded: s.bytesUploaded,
     hashed: s.hashed,
     duration_ms: s.durationMs,
     requests: s.requests,
     failures: s.failures,
+    warnings: s.warnings ?? [],
+    state_rebuilt: s.stateRebuilt ?? false,
     ...(s.wouldUpload ? { would_upload: s.wouldUpload } : {}),
     ...(s.bytesToUpload !== undefined ? { bytes_to_upload: s.bytesToUpload } : {}),
     ...(s.fatal ? { fatal: s.fatal } : {}),
@@ -171,7 +181,7 @@ const utf8 = new TextEncoder();
 
 /** SNS body: the report; the error list is cut to fit 256 KiB, saying how many were cut. */
 export function snsMessage(s: Summary, maxBytes = SNS_MESSAGE_MAX_BYTES): string {
-  const head = summaryLines(s).join("\n") + "\n";
+  const head = [...summaryLines(s), ...warningLines(s)].join("\n") + "\n";
   const failures = failureLines(s);
   if (failures.length === 0) return head;
   const reserve = 200; // room for the "... cut" line

@@ -20,6 +20,7 @@ import {
 import type { Lock } from "./lock.ts";
 import type { PathFailure } from "./types.ts";
 import { encodeManifest, manifestFingerprint, manifestKey, putManifest } from "./manifest.ts";
+import { describeHealth } from "./state_guard.ts";
 
 /** Writes each bucket's manifest when its key set changed since the last one written. */
 async function writeManifests(
@@ -99,6 +100,9 @@ function emptySummary(config: Config, deps: RunDeps, opts: RunOptions, started: 
     requests: {},
     failures: [],
     notifications: {},
+    invalidNames: 0,
+    warnings: [],
+    stateRebuilt: false,
   };
 }
 
@@ -270,10 +274,26 @@ export async function runBackup(
     summary.unmatched = plan.unmatched.length;
     summary.symlinks = plan.symlinks.length;
     summary.special = plan.special.length;
+    summary.invalidNames = plan.invalidNames.length;
     summary.hashed = plan.hashed;
-    if (deps.signal?.aborted) summary.status = "INTERRUPTED";
-    else summary.status = summary.errors > 0 ? "FAILED" : "OK";
+    // What happened to the local state (damage, a full disk) is said, and a write it lost is an
+    // error; asked again after recordRun, which may be what meets the damage.
+    const failures = summary.failures;
+    const noteState = () => {
+      const notes = describeHealth(state!.health?.());
+      summary.warnings = notes.warnings;
+      summary.stateRebuilt = notes.rebuilt;
+      summary.failures = notes.failure ? [...failures, notes.failure] : failures;
+      summary.errors = summary.failures.length;
+      if (deps.signal?.aborted) summary.status = "INTERRUPTED";
+      else summary.status = summary.errors > 0 ? "FAILED" : "OK";
+      return notes;
+    };
+    noteState();
     state.recordRun?.({ ...summary, durationMs: deps.clock.now().getTime() - started.getTime() });
+    const notes = noteState();
+    for (const w of notes.warnings) deps.logger.warn(w);
+    if (notes.failure) deps.logger.error(notes.failure.error);
     return await finish();
   } catch (err) {
     // Fatal: the run could not start or finish. It is still reported (FAILED) before returning.

@@ -5,6 +5,7 @@
 import picomatch from "picomatch";
 import type { LocalFile, PathFailure } from "./types.ts";
 import { SourceError } from "./errors.ts";
+import { isUndecodable, shownLossy, undecodableNames } from "./raw_names.ts";
 
 export interface ScanResult {
   /** Sorted by relPath (UTF-16 code units, as Array.prototype.sort). */
@@ -12,8 +13,13 @@ export interface ScanResult {
   excluded: string[];
   symlinks: string[];
   special: string[];
+  /** Names that are not valid UTF-8, escaped (`bad\xff.txt`, a folder `caf\xe9/`); also in failed. */
+  invalidNames: string[];
   failed: PathFailure[];
 }
+
+/** Why a name that is not valid UTF-8 is not backed up (see raw_names.ts). */
+const INVALID_NAME = "name is not valid UTF-8: S3 cannot store it as a key";
 
 /** A matcher for the exclude globs on paths relative to the source (dotfiles included). */
 export function createExcluder(globs: string[]): (relPath: string, isDir: boolean) => boolean {
@@ -184,6 +190,7 @@ function* walkTree(
     excluded: [],
     symlinks: [],
     special: [],
+    invalidNames: [],
     failed: [],
   };
   const stack: string[] = [""];
@@ -200,6 +207,19 @@ function* walkTree(
       });
       continue;
     }
+    /** This folder's names that are not UTF-8, read back when the first one is met. */
+    let raw: Map<string, string[]> | undefined;
+    const invalid = (name: string, isDir: boolean) => {
+      raw ??= undecodableNames(dirAbs);
+      const shown = childPath(rel, raw.get(name)?.shift() ?? shownLossy(name));
+      out.invalidNames.push(isDir ? `${shown}/` : shown);
+      out.failed.push({
+        path: isDir ? `${shown}/` : shown,
+        error: isDir
+          ? `folder ${INVALID_NAME}; nothing under it is backed up (rename the folder)`
+          : `${INVALID_NAME}; not backed up (rename the file)`,
+      });
+    };
     for (const entry of entries) {
       const relPath = childPath(rel, entry.name);
       const abs = `${dirAbs}/${entry.name}`;
@@ -210,11 +230,16 @@ function* walkTree(
       if (entry.isDirectory) {
         if (own.has(abs)) continue;
         if (isExcluded(relPath, true)) out.excluded.push(`${relPath}/`);
+        else if (isUndecodable(dirAbs, entry.name)) invalid(entry.name, true);
         else stack.push(relPath);
         continue;
       }
       if (isExcluded(relPath, false)) {
         out.excluded.push(relPath);
+        continue;
+      }
+      if (isUndecodable(dirAbs, entry.name)) {
+        invalid(entry.name, false);
         continue;
       }
       let st: Deno.FileInfo;

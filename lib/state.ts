@@ -1,12 +1,19 @@
 /**
  * Local state in node:sqlite: what was backed up, keyed by bucket and key. WAL mode; rows are
- * queued and written in batches, one transaction each. A lost or corrupt database only costs
- * a re-verification against the buckets (see change.ts), never a lost change.
+ * queued and written in batches, one transaction each. A lost, damaged or unwritable database
+ * only costs a re-verification against the buckets (see change.ts), never a lost change.
  */
-import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { join } from "node:path";
-import { type RunRecord, stateKey, type StateLookup, type StateStore } from "./ports.ts";
+import { DatabaseSync } from "node:sqlite";
+import { dirname, join } from "node:path";
+import {
+  type RunRecord,
+  type StateHealth,
+  stateKey,
+  type StateLookup,
+  type StateStore,
+} from "./ports.ts";
 import type { StateRow } from "./types.ts";
+import { GuardedDb } from "./state_guard.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS files (
@@ -35,6 +42,7 @@ CREATE TABLE IF NOT EXISTS runs (
 
 const COLUMNS = "bucket, key, size, mtime_ms, ctime_ms, ino, sha256, recorded_at_ms";
 type RawRow = Record<string, number | string>;
+type Meta = { value: string };
 /** The columns under StateRow's names: a row needs no copy (rows are null-prototype objects). */
 const ROW_COLUMNS =
   "bucket, key, size, mtime_ms AS mtimeMs, ctime_ms AS ctimeMs, ino, sha256, recorded_at_ms AS recordedAtMs";
@@ -57,6 +65,16 @@ const BATCH_MS = 2000;
 
 export const STATE_FILE = "state.db";
 
+const UPSERT =
+  `INSERT INTO files (bucket, key, size, mtime_ms, ctime_ms, ino, sha256, recorded_at_ms)
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+   ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms,
+     ctime_ms = excluded.ctime_ms, ino = excluded.ino, sha256 = excluded.sha256,
+     recorded_at_ms = excluded.recorded_at_ms`;
+const ONE = `SELECT ${COLUMNS} FROM files WHERE bucket = ? AND key = ?`;
+const MANY =
+  `SELECT ${ROW_COLUMNS} FROM files WHERE bucket = ? AND key IN (SELECT value FROM json_each(?))`;
+
 /** Creates a private folder (0700) and a private file (0600) before SQLite opens it. */
 function preparePrivateFile(dir: string, file: string): void {
   Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -65,97 +83,102 @@ function preparePrivateFile(dir: string, file: string): void {
   Deno.chmodSync(file, 0o600);
 }
 
+/** Opens the file (created private) with the schema in place. */
+function openAt(path: string): DatabaseSync {
+  preparePrivateFile(dirname(path), path);
+  const db = new DatabaseSync(path);
+  try {
+    db.exec(
+      "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
+    );
+    db.exec(SCHEMA);
+    db.prepare("SELECT count(*) FROM files").get();
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function memoryDb(): DatabaseSync {
+  const db = new DatabaseSync(":memory:");
+  db.exec(SCHEMA);
+  return db;
+}
+
+/**
+ * The state of a run. Neither damage nor a failed write fails a run (see GuardedDb): a damaged
+ * database, found by any read or write, is moved aside and replaced by a new one, so the run
+ * goes on as after a lost state (files hashed, objects checked with HEAD); a write that fails
+ * otherwise (a full disk) is counted and its cause kept for the report (health()).
+ */
 export class SqliteStateStore implements StateStore {
-  readonly #db: DatabaseSync;
-  readonly #upsert: StatementSync;
+  readonly #db: GuardedDb;
   #queue: StateRow[] = [];
   #lastFlush = Date.now();
 
-  private constructor(db: DatabaseSync) {
+  private constructor(db: GuardedDb) {
     this.#db = db;
-    this.#upsert = db.prepare(
-      `INSERT INTO files (bucket, key, size, mtime_ms, ctime_ms, ino, sha256, recorded_at_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms,
-         ctime_ms = excluded.ctime_ms, ino = excluded.ino, sha256 = excluded.sha256,
-         recorded_at_ms = excluded.recorded_at_ms`,
-    );
   }
 
   /**
-   * Opens (creating if needed) state_dir/state.db. A corrupt database is moved aside and a new
-   * one started: the next run re-verifies against the buckets, it never loses a change.
+   * Opens (creating if needed) state_dir/state.db. A damaged database is moved aside and a new
+   * one started; on a disk that takes no writes the run goes on in memory (see health()).
+   * Other failures (permissions) throw.
    */
   static open(
     stateDir: string,
     onCorrupt?: (movedTo: string, why: string) => void,
   ): SqliteStateStore {
     const path = join(stateDir, STATE_FILE);
-    preparePrivateFile(stateDir, path);
-    try {
-      return new SqliteStateStore(SqliteStateStore.#openAt(path));
-    } catch (err) {
-      const why = err instanceof Error ? err.message : String(err);
-      if (!/not a database|malformed|corrupt/i.test(why)) throw err;
-      const aside = `${path}.corrupt-${Date.now()}`;
-      Deno.renameSync(path, aside);
-      for (const ext of ["-wal", "-shm"]) {
-        try {
-          Deno.renameSync(path + ext, aside + ext);
-        } catch { /* absent */ }
-      }
-      onCorrupt?.(aside, why);
-      preparePrivateFile(stateDir, path);
-      return new SqliteStateStore(SqliteStateStore.#openAt(path));
-    }
+    const place = { stateDir, path, readOnly: false, openFile: openAt, memory: memoryDb };
+    return new SqliteStateStore(GuardedDb.open({ ...place, onCorrupt }));
   }
 
-  static #openAt(path: string): DatabaseSync {
-    const db = new DatabaseSync(path);
-    try {
-      db.exec(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
-      );
-      db.exec(SCHEMA);
-      db.prepare("SELECT count(*) FROM files").get();
-      return db;
-    } catch (err) {
-      db.close();
-      throw err;
-    }
-  }
-
-  /** An in-memory database: dry runs read the real one through this when it exists. */
+  /**
+   * A read-only view (dry runs, verify): missing, empty or damaged reads as empty (a real run
+   * would rebuild it); damage is reported by health(), nothing on disk changes.
+   */
   static openReadOnlyCopy(stateDir: string): SqliteStateStore {
     const path = join(stateDir, STATE_FILE);
+    const place = { stateDir, path, readOnly: true, openFile: openAt, memory: memoryDb };
+    const empty = () => new SqliteStateStore(new GuardedDb(memoryDb(), place));
+    let db: DatabaseSync;
     try {
       Deno.statSync(path);
-      const db = new DatabaseSync(path, { readOnly: true });
-      try {
-        db.exec("PRAGMA query_only = 1;");
-        db.prepare("SELECT count(*) FROM files").get();
-        return new SqliteStateStore(db);
-      } catch (err) {
-        db.close();
-        throw err;
-      }
+      db = new DatabaseSync(path, { readOnly: true });
     } catch {
-      // Missing, empty or corrupt: read as empty (a real run would rebuild it).
-      const db = new DatabaseSync(":memory:");
-      db.exec(SCHEMA);
-      return new SqliteStateStore(db);
+      return empty();
     }
+    const guarded = new GuardedDb(db, place);
+    try {
+      guarded.read(() => {
+        guarded.exec("PRAGMA query_only = 1;");
+        guarded.prepare("SELECT count(*) FROM files").get();
+      }, undefined);
+      return new SqliteStateStore(guarded);
+    } catch {
+      guarded.close();
+      return empty(); // an empty file (a crash right after it was created): no tables
+    }
+  }
+
+  /** Damage found and writes that failed so far (reported by the run). */
+  health(): StateHealth {
+    return this.#db.health();
   }
 
   loadAll(): Map<string, StateRow> {
-    // Row by row: .all() held every raw row alongside the map.
-    const rows = this.#db.prepare(`SELECT ${COLUMNS} FROM files`).iterate() as Iterable<RawRow>;
-    const map = new Map<string, StateRow>();
-    for (const r of rows) {
-      const row = toRow(r);
-      map.set(stateKey(row.bucket, row.key), row);
-    }
-    return map;
+    return this.#db.read(() => {
+      // Row by row: .all() held every raw row alongside the map.
+      const rows = this.#db.prepare(`SELECT ${COLUMNS} FROM files`).iterate() as Iterable<RawRow>;
+      const map = new Map<string, StateRow>();
+      for (const r of rows) {
+        const row = toRow(r);
+        map.set(stateKey(row.bucket, row.key), row);
+      }
+      return map;
+    }, new Map());
   }
 
   /**
@@ -163,12 +186,9 @@ export class SqliteStateStore implements StateStore {
    * ~55 MiB of rows and keys for the whole run. Announced keys (prefetch, ~1,000 at a time) are
    * read in one query per bucket, ~5× cheaper per row than a query per file; any other key by
    * itself. A key the query could not match only means no row: the file is hashed, not lost.
+   * Rows of a database found damaged are not trusted: the chunk reads as absent.
    */
   lookup(): StateLookup {
-    const one = this.#db.prepare(`SELECT ${COLUMNS} FROM files WHERE bucket = ? AND key = ?`);
-    const many = this.#db.prepare(
-      `SELECT ${ROW_COLUMNS} FROM files WHERE bucket = ? AND key IN (SELECT value FROM json_each(?))`,
-    );
     /** Prefetched rows; null: announced and absent. */
     let fetched = new Map<string, StateRow | null>();
     return {
@@ -183,17 +203,23 @@ export class SqliteStateStore implements StateStore {
           list.push(k.slice(sep + 1));
           byBucket.set(bucket, list);
         }
-        for (const [bucket, list] of byBucket) {
-          for (const row of many.all(bucket, JSON.stringify(list)) as unknown as StateRow[]) {
-            fetched.set(stateKey(bucket, row.key), row);
-          }
+        const found = this.#db.read(() =>
+          [...byBucket].map(([bucket, list]) => ({
+            bucket,
+            rows: this.#db.prepare(MANY).all(bucket, JSON.stringify(list)) as unknown as StateRow[],
+          })), []);
+        for (const { bucket, rows } of found) {
+          for (const row of rows) fetched.set(stateKey(bucket, row.key), row);
         }
       },
       get: (k: string) => {
         const known = fetched.get(k);
         if (known !== undefined) return known ?? undefined;
         const sep = k.indexOf("\0");
-        const r = one.get(k.slice(0, sep), k.slice(sep + 1)) as RawRow | undefined;
+        const r = this.#db.read(
+          () => this.#db.prepare(ONE).get(k.slice(0, sep), k.slice(sep + 1)) as RawRow | undefined,
+          undefined,
+        );
         return r === undefined ? undefined : toRow(r);
       },
     };
@@ -204,62 +230,57 @@ export class SqliteStateStore implements StateStore {
     if (this.#queue.length >= BATCH_ROWS || Date.now() - this.#lastFlush >= BATCH_MS) this.flush();
   }
 
+  /** Writes the queued rows in one transaction; a failure is counted (health()), not thrown. */
   flush(): void {
     this.#lastFlush = Date.now();
     if (this.#queue.length === 0) return;
     const rows = this.#queue;
     this.#queue = [];
-    this.#db.exec("BEGIN");
-    try {
+    this.#db.write(() => {
+      const upsert = this.#db.prepare(UPSERT);
+      this.#db.exec("BEGIN");
       for (const r of rows) {
-        this.#upsert.run(
-          r.bucket,
-          r.key,
-          r.size,
-          r.mtimeMs,
-          r.ctimeMs,
-          r.ino,
-          r.sha256,
-          r.recordedAtMs,
-        );
+        upsert.run(r.bucket, r.key, r.size, r.mtimeMs, r.ctimeMs, r.ino, r.sha256, r.recordedAtMs);
       }
       this.#db.exec("COMMIT");
-    } catch (err) {
-      this.#db.exec("ROLLBACK");
-      throw err;
-    }
+    }, rows.length);
   }
 
   getMeta(name: string): string | undefined {
     try {
-      const row = this.#db.prepare(`SELECT value FROM meta WHERE name = ?`).get(name) as
-        | { value: string }
-        | undefined;
-      return row?.value;
+      const sql = `SELECT value FROM meta WHERE name = ?`;
+      return this.#db.read(
+        () => (this.#db.prepare(sql).get(name) as Meta | undefined)?.value,
+        undefined,
+      );
     } catch {
       return undefined; // a read-only view of an older database without the table
     }
   }
 
   setMeta(name: string, value: string): void {
-    this.#db.prepare(
-      `INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
-    ).run(name, value);
+    this.#db.write(() => {
+      this.#db.prepare(
+        `INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
+      ).run(name, value);
+    }, 0);
   }
 
   recordRun(run: RunRecord): void {
-    this.#db.prepare(
-      `INSERT INTO runs (started_at, status, uploaded, skipped, errors, bytes_uploaded, duration_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      run.startedAt,
-      run.status,
-      run.uploaded,
-      run.skipped,
-      run.errors,
-      run.bytesUploaded,
-      run.durationMs,
-    );
+    this.#db.write(() => {
+      this.#db.prepare(
+        `INSERT INTO runs (started_at, status, uploaded, skipped, errors, bytes_uploaded, duration_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        run.startedAt,
+        run.status,
+        run.uploaded,
+        run.skipped,
+        run.errors,
+        run.bytesUploaded,
+        run.durationMs,
+      );
+    }, 0);
   }
 
   close(): void {
@@ -283,6 +304,9 @@ export class ReadOnlyState implements StateStore {
   }
   setMeta(_name: string, _value: string): void {}
   flush(): void {}
+  health(): StateHealth {
+    return this.inner.health?.() ?? { file: "", unsaved: 0 };
+  }
   close(): void {
     this.inner.close();
   }

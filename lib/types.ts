@@ -102,6 +102,8 @@ export interface Plan {
   failed: PathFailure[];
   symlinks: string[];
   special: string[];
+  /** Names that are not valid UTF-8 (S3 keys must be), escaped; each is also in `failed`. */
+  invalidNames: string[];
   /** Files whose content was read to decide (the fast path left doubt). */
   hashed: number;
   /** Per bucket, every key the source holds now (for the run manifest). */
@@ -132,6 +134,12 @@ export interface Summary {
   failures: PathFailure[];
   /** Set when the run could not start or finish (missing source, …). */
   fatal?: string;
+  /** Names not valid UTF-8: not backed up (each is also a failure). */
+  invalidNames?: number;
+  /** Things the admin should know that did not fail the run (the local state was rebuilt). */
+  warnings?: string[];
+  /** The local state was found damaged, moved aside and rebuilt this run. */
+  stateRebuilt?: boolean;
   /** Dry run: what a real run would upload, as s3://bucket/key. */
   wouldUpload?: string[];
   /** Dry run: the bytes a real run would upload. */

@@ -13,6 +13,11 @@ export interface ScanResult {
   symlinks: string[];
   special: string[];
   failed: PathFailure[];
+  /**
+   * Paths whose content this scan could not see (a folder that could not be read ends in `/`):
+   * their files are not gone, so the run manifest keeps what it listed for them.
+   */
+  unseen: string[];
 }
 
 /** A matcher for the exclude globs on paths relative to the source (dotfiles included). */
@@ -41,6 +46,16 @@ export function checkSource(source: string): void {
     throw new SourceError(`source directory is not readable: ${source}: ${errorText(err)}`);
   }
   if (!info.isDirectory) throw new SourceError(`source is not a directory: ${source}`);
+  try {
+    // A source that cannot be listed would back up nothing and write an empty manifest.
+    Deno.readDirSync(source)[Symbol.iterator]().next();
+  } catch (err) {
+    throw unlistable(source, err);
+  }
+}
+
+function unlistable(source: string, err: unknown): SourceError {
+  return new SourceError(`source directory cannot be listed: ${source}: ${errorText(err)}`);
 }
 
 /** A file of a FileList; the absolute path is derived when asked, not held. */
@@ -52,6 +67,7 @@ class ScannedFile implements LocalFile {
     readonly mtimeMs: number,
     readonly ctimeMs: number,
     readonly ino: number,
+    readonly dev: number,
   ) {}
 
   get absPath(): string {
@@ -59,8 +75,8 @@ class ScannedFile implements LocalFile {
   }
 }
 
-/** Numbers held per file: size, mtime, ctime, inode. */
-const FIELDS = 4;
+/** Numbers held per file: size, mtime, ctime, inode, device. */
+const FIELDS = 5;
 
 /**
  * The files a walk found, held compactly: their paths in one array and their numbers in one
@@ -80,7 +96,14 @@ export class FileList implements Iterable<LocalFile> {
     return this.#paths.length;
   }
 
-  add(relPath: string, size: number, mtimeMs: number, ctimeMs: number, ino: number): void {
+  add(
+    relPath: string,
+    size: number,
+    mtimeMs: number,
+    ctimeMs: number,
+    ino: number,
+    dev: number,
+  ): void {
     const at = this.#paths.length * FIELDS;
     if (at + FIELDS > this.#numbers.length) {
       const grown = new Float64Array(this.#numbers.length * 2);
@@ -92,6 +115,7 @@ export class FileList implements Iterable<LocalFile> {
     n[at + 1] = mtimeMs;
     n[at + 2] = ctimeMs;
     n[at + 3] = ino;
+    n[at + 4] = dev;
     this.#paths.push(relPath);
   }
 
@@ -102,7 +126,15 @@ export class FileList implements Iterable<LocalFile> {
   get(i: number): LocalFile {
     const n = this.#numbers;
     const at = i * FIELDS;
-    return new ScannedFile(this.root, this.#paths[i], n[at], n[at + 1], n[at + 2], n[at + 3]);
+    return new ScannedFile(
+      this.root,
+      this.#paths[i],
+      n[at],
+      n[at + 1],
+      n[at + 2],
+      n[at + 3],
+      n[at + 4],
+    );
   }
 
   *[Symbol.iterator](): Iterator<LocalFile> {
@@ -185,6 +217,7 @@ function* walkTree(
     symlinks: [],
     special: [],
     failed: [],
+    unseen: [],
   };
   const stack: string[] = [""];
   while (stack.length > 0) {
@@ -194,10 +227,9 @@ function* walkTree(
     try {
       entries = [...Deno.readDirSync(dirAbs)];
     } catch (err) {
-      out.failed.push({
-        path: rel === "" ? "." : `${rel}/`,
-        error: `cannot read folder: ${errorText(err)}`,
-      });
+      if (rel === "") throw unlistable(root, err);
+      out.failed.push({ path: `${rel}/`, error: `cannot read folder: ${errorText(err)}` });
+      out.unseen.push(`${rel}/`);
       continue;
     }
     for (const entry of entries) {
@@ -222,6 +254,7 @@ function* walkTree(
         st = Deno.lstatSync(abs);
       } catch (err) {
         out.failed.push({ path: relPath, error: errorText(err) });
+        if (!(err instanceof Deno.errors.NotFound)) out.unseen.push(relPath);
         continue;
       }
       if (!st.isFile) {
@@ -234,6 +267,7 @@ function* walkTree(
         st.mtime?.getTime() ?? 0,
         st.ctime?.getTime() ?? 0,
         st.ino ?? 0,
+        st.dev,
       );
     }
     yield;

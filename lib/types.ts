@@ -10,6 +10,8 @@ export interface LocalFile {
   mtimeMs: number;
   ctimeMs: number;
   ino: number;
+  /** Device the scan found it on: with ino, which file it is (a swap since the scan changes it). */
+  dev: number;
 }
 
 /** A category from the config: a bucket and the extensions routed to it. */
@@ -106,6 +108,8 @@ export interface Plan {
   hashed: number;
   /** Per bucket, every key the source holds now (for the run manifest). */
   present: Map<string, string[]>;
+  /** Paths the scan could not see (folders end in `/`): the manifest keeps their entries. */
+  unseen: string[];
 }
 
 /** The outcome of a run, reported on stdout, as JSON and through SNS. */

@@ -210,7 +210,10 @@ export async function runRestore(
   const found = await candidates(config, store, opts);
   let list = found.list;
   report.failures.push(...found.failures);
-  for (const f of found.failures) logger.error(`Cannot restore ${f.path}: ${f.error}`);
+  for (const f of found.failures) {
+    const verb = found.unsafe.includes(f) ? "Refusing to restore" : "Cannot restore";
+    logger.error(`${verb} ${f.path}: ${f.error}`);
+  }
   report.missing = found.missing;
   if (found.missing.length > 0) {
     logger.error(

@@ -15,6 +15,8 @@ export interface Found {
   list: RestoreCandidate[];
   /** Keys refused (they would escape --to) and buckets whose versions could not be listed. */
   failures: PathFailure[];
+  /** Keys refused because they would escape --to (also in failures). */
+  unsafe: PathFailure[];
   missing: string[];
   /** The oldest version found under the prefix in any bucket (undefined: none at all). */
   earliest?: Date;
@@ -44,7 +46,7 @@ async function listVersionsOf(store: ObjectStore, bucket: string, prefix: string
 }
 
 export async function candidates(config: Config, store: ObjectStore, opts: RestoreOptions) {
-  const found: Found = { list: [], failures: [], missing: [] };
+  const found: Found = { list: [], failures: [], unsafe: [], missing: [] };
   const base = config.keyPrefix === "" ? "" : `${config.keyPrefix}/`;
   const prefix = base + (opts.prefix ?? "").replace(/^\/+/, "");
   const reserved = manifestKey(config.keyPrefix);
@@ -69,7 +71,9 @@ export async function candidates(config: Config, store: ObjectStore, opts: Resto
       restorable.add(v.key);
       const rel = safeRelativePath(v.key, config.keyPrefix);
       if (rel instanceof Error) {
-        found.failures.push({ path: `s3://${c.bucket}/${v.key}`, error: rel.message });
+        const refused = { path: `s3://${c.bucket}/${v.key}`, error: rel.message };
+        found.failures.push(refused);
+        found.unsafe.push(refused);
       } else {found.list.push({
           category: c.name,
           bucket: c.bucket,

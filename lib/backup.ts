@@ -53,7 +53,7 @@ function currentStat(path: string): LocalFile | undefined {
 
 /** The byte range [start, end) of a scanned file in chunks, read through a SourceFile. */
 async function* chunksOf(f: LocalFile, start: number, end: number): AsyncGenerator<Uint8Array> {
-  const file = await SourceFile.open(f);
+  const file = SourceFile.open(f);
   try {
     for (let pos = start; pos < end;) {
       const buf = new Uint8Array(Math.min(STREAM_CHUNK, end - pos));
@@ -63,7 +63,7 @@ async function* chunksOf(f: LocalFile, start: number, end: number): AsyncGenerat
       yield n === buf.length ? buf : buf.subarray(0, n);
     }
   } finally {
-    await file.close().catch(() => {});
+    file.close();
   }
 }
 

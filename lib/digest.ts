@@ -133,7 +133,7 @@ export function digestFile(
       total += n;
       builder.update(buf.subarray(0, n));
     }
-    await file.assertSize();
+    file.assertSize();
     return builder.finish();
   });
 }

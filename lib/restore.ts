@@ -217,8 +217,9 @@ export async function runRestore(
   report.missing = found.missing;
   if (found.missing.length > 0) {
     logger.error(
-      `${plural(found.missing.length, "file")} in the backup as of ${report.at} ` +
-        `had no stored version (never uploaded): they cannot be restored`,
+      `${plural(found.missing.length, "file")} listed in the backup as of ${report.at} ` +
+        `had no stored version by then (an upload that failed, or a version deleted from ` +
+        `the bucket): they cannot be restored`,
     );
   }
   if (list.length === 0 && found.missing.length === 0 && found.failures.length === 0) {

@@ -9,11 +9,12 @@
  * keeps a terminal device from becoming the controlling terminal. A folder swapped for a symlink
  * higher up is caught by the device and inode check.
  */
-import { constants } from "node:fs";
-import { type FileHandle, open } from "node:fs/promises";
+import { closeSync, constants, fstatSync, openSync, read, type Stats } from "node:fs";
 import type { LocalFile } from "./types.ts";
 
 const FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
+/** Windows: Deno's lstat gives no inode, so the scan has nothing to compare with. */
+const IDENTITY_KNOWN = Deno.build.os !== "windows";
 
 /** What the scan saw of a file; `dev`/`ino` absent: any regular file at that path will do. */
 export type ScannedIdentity =
@@ -31,49 +32,66 @@ function openError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
-function typeName(st: { isDirectory(): boolean; isFIFO(): boolean; isSymbolicLink(): boolean }) {
+function typeName(st: Stats): string {
   if (st.isFIFO()) return "a FIFO";
   if (st.isDirectory()) return "a folder";
   return "a special file";
 }
 
-/** An open source file; reads are positioned and stop at the scanned size. */
+/**
+ * An open source file; reads are positioned and stop at the scanned size. Open, fstat and close
+ * are synchronous (none can block: O_NONBLOCK, and a descriptor already open), reads are not:
+ * reading 3,000 small files, node's promise API took ~3.7× Deno.readFile's time, this ~2.4×
+ * (~20 µs a file more than Deno.readFile, which cannot refuse a symlink or a FIFO).
+ */
 export class SourceFile {
+  #fd: number | undefined;
+
   private constructor(
-    readonly handle: FileHandle,
+    fd: number,
     /** The size the scan saw: nothing past it is ever read. */
     readonly size: number,
-  ) {}
+  ) {
+    this.#fd = fd;
+  }
 
-  static async open(file: ScannedIdentity): Promise<SourceFile> {
-    let handle: FileHandle;
+  static open(file: ScannedIdentity): SourceFile {
+    let fd: number;
     try {
-      handle = await open(file.absPath, FLAGS);
+      fd = openSync(file.absPath, FLAGS);
     } catch (err) {
       throw openError(err);
     }
     try {
-      const st = await handle.stat();
+      const st = fstatSync(fd);
       if (!st.isFile()) throw new Error(`replaced by ${typeName(st)} since the scan (not read)`);
       if (
-        (file.dev !== undefined && st.dev !== file.dev) ||
-        (file.ino !== undefined && st.ino !== file.ino)
+        IDENTITY_KNOWN &&
+        ((file.dev !== undefined && st.dev !== file.dev) ||
+          (file.ino !== undefined && st.ino !== file.ino))
       ) {
         throw new Error("replaced by another file since the scan; the next run backs it up");
       }
-      return new SourceFile(handle, file.size);
+      return new SourceFile(fd, file.size);
     } catch (err) {
-      await handle.close().catch(() => {});
+      closeSync(fd);
       throw err;
     }
   }
 
+  #open(): number {
+    if (this.#fd === undefined) throw new Error("source file already closed");
+    return this.#fd;
+  }
+
   /** Reads into buf from position; 0 at the scanned size or at the file's end. */
-  async readAt(buf: Uint8Array, position: number): Promise<number> {
+  readAt(buf: Uint8Array, position: number): Promise<number> {
     const room = Math.min(buf.length, this.size - position);
-    if (room <= 0) return 0;
-    const { bytesRead } = await this.handle.read(buf, 0, room, position);
-    return bytesRead;
+    if (room <= 0) return Promise.resolve(0);
+    const fd = this.#open();
+    return new Promise((resolve, reject) =>
+      read(fd, buf, 0, room, position, (err, n) => err ? reject(err) : resolve(n))
+    );
   }
 
   /** The byte range [start, end), whole; a short read means the file shrank. */
@@ -93,8 +111,8 @@ export class SourceFile {
   }
 
   /** Throws when the open file's size is no longer the scanned one (it grew or shrank). */
-  async assertSize(): Promise<void> {
-    const now = (await this.handle.stat()).size;
+  assertSize(): void {
+    const now = fstatSync(this.#open()).size;
     if (now !== this.size) {
       throw new Error(
         `file changed while it was read (${this.size} bytes at the scan, ${now} now)`,
@@ -102,8 +120,12 @@ export class SourceFile {
     }
   }
 
-  close(): Promise<void> {
-    return this.handle.close();
+  /** Closes the file; again is a no-op. */
+  close(): void {
+    if (this.#fd === undefined) return;
+    const fd = this.#fd;
+    this.#fd = undefined;
+    closeSync(fd);
   }
 }
 
@@ -112,11 +134,11 @@ export async function withSourceFile<T>(
   file: ScannedIdentity,
   fn: (f: SourceFile) => Promise<T>,
 ): Promise<T> {
-  const f = await SourceFile.open(file);
+  const f = SourceFile.open(file);
   try {
     return await fn(f);
   } finally {
-    await f.close().catch(() => {});
+    f.close();
   }
 }
 
@@ -124,7 +146,7 @@ export async function withSourceFile<T>(
 export function readWhole(file: ScannedIdentity): Promise<Uint8Array> {
   return withSourceFile(file, async (f) => {
     const bytes = await f.readRange(0, file.size);
-    await f.assertSize();
+    f.assertSize();
     return bytes;
   });
 }

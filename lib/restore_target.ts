@@ -51,7 +51,10 @@ export class RestoreTarget {
    * restores then never interleave between a check and a mkdir in this process.
    */
   ensureFolders(relPath: string, overwrite: boolean): void {
-    Deno.mkdirSync(this.to, { recursive: true });
+    if (!this.#seen.has("")) {
+      Deno.mkdirSync(this.to, { recursive: true }); // --to itself, as the user named it
+      this.#seen.set("", "folder");
+    }
     for (const folder of parentFolders(relPath)) {
       if (this.#seen.get(folder) === "folder") continue;
       const path = join(this.to, folder);

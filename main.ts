@@ -26,7 +26,7 @@ import { sendHeartbeat } from "./lib/heartbeat.ts";
 import { ProgressDisplay, totalsFromPlan } from "./lib/progress.ts";
 import { formatListing, listCategories, listingJson } from "./lib/verify.ts";
 import { compareTree, formatCompare } from "./lib/verify_compare.ts";
-import { formatRestoreReport, runRestore } from "./lib/restore.ts";
+import { formatRestoreReport, restoreReportJson, runRestore } from "./lib/restore.ts";
 import { writeStarterConfig } from "./lib/init.ts";
 
 const systemClock = { now: () => new Date() };
@@ -200,7 +200,10 @@ async function restoreCommand(opts: {
     dryRun: opts.dryRun ?? false,
     concurrency: config.concurrency,
   });
-  write(Deno.stdout, opts.json ? JSON.stringify(report) + "\n" : formatRestoreReport(report));
+  const text = opts.json
+    ? JSON.stringify(restoreReportJson(report)) + "\n"
+    : formatRestoreReport(report);
+  write(Deno.stdout, text);
   return exitCode;
 }
 

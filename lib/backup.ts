@@ -3,7 +3,6 @@
  * and the run goes on. A file is marked clean in the state only after S3 confirmed it and
  * only if it did not change while it was read.
  */
-import { createReadStream } from "node:fs";
 import { Readable, Transform, type Writable } from "node:stream";
 import type { Clock, Logger, ObjectStore, StateStore } from "./ports.ts";
 import type { LocalFile, PathFailure, Plan, PlanItem } from "./types.ts";
@@ -13,6 +12,7 @@ import { forEachPool } from "./pool.ts";
 import { describeError } from "./errors.ts";
 import { SHA256_METADATA } from "./plan.ts";
 import { statMatches } from "./change.ts";
+import { readWhole, SourceFile, withSourceFile } from "./source_file.ts";
 
 export interface ExecuteResult {
   uploaded: number;
@@ -32,9 +32,11 @@ export interface ExecuteDeps {
   onProgress?: (done: { files: number; bytes: number }) => void;
 }
 
+/** The path's own metadata now (a symlink is not followed); undefined when it is gone. */
 function currentStat(path: string): LocalFile | undefined {
   try {
-    const st = Deno.statSync(path);
+    const st = Deno.lstatSync(path);
+    if (!st.isFile) return undefined;
     return {
       relPath: "",
       absPath: path,
@@ -42,11 +44,30 @@ function currentStat(path: string): LocalFile | undefined {
       mtimeMs: st.mtime?.getTime() ?? 0,
       ctimeMs: st.ctime?.getTime() ?? 0,
       ino: st.ino ?? 0,
+      dev: st.dev,
     };
   } catch {
     return undefined;
   }
 }
+
+/** The byte range [start, end) of a scanned file in chunks, read through a SourceFile. */
+async function* chunksOf(f: LocalFile, start: number, end: number): AsyncGenerator<Uint8Array> {
+  const file = SourceFile.open(f);
+  try {
+    for (let pos = start; pos < end;) {
+      const buf = new Uint8Array(Math.min(STREAM_CHUNK, end - pos));
+      const n = await file.readAt(buf, pos);
+      if (n === 0) return; // it shrank: the check in openRange fails the upload
+      pos += n;
+      yield n === buf.length ? buf : buf.subarray(0, n);
+    }
+  } finally {
+    file.close();
+  }
+}
+
+const STREAM_CHUNK = 1024 * 1024;
 
 /**
  * The byte range [start, end) of a file, as a stream that fails the upload it feeds when the
@@ -54,7 +75,7 @@ function currentStat(path: string): LocalFile | undefined {
  * a pipe does not pass errors on, so the request it was piped into is destroyed here; otherwise
  * the server would wait forever for the bytes Content-Length promised.
  */
-function openRange(path: string, start: number, end: number): Readable {
+function openRange(f: LocalFile, start: number, end: number): Readable {
   if (end <= start) return Readable.from([]);
   const expected = end - start;
   let seen = 0;
@@ -77,7 +98,9 @@ function openRange(path: string, start: number, end: number): Readable {
     target = dest as unknown as Writable;
     return pipe(dest, opts);
   }) as typeof check.pipe;
-  const file = createReadStream(path, { start, end: end - 1, highWaterMark: 1024 * 1024 });
+  const file = Readable.from(chunksOf(f, start, end), { objectMode: false });
+  // A body dropped by a failed attempt closes the file (ending the generator) at once.
+  check.on("close", () => file.destroy());
   file.on("error", (err) => {
     fail(err);
     check.end();
@@ -106,47 +129,17 @@ function recordClean(deps: ExecuteDeps, item: PlanItem, sha256: string): void {
  */
 export const IN_MEMORY_MAX = 1024 * 1024;
 
-/** A small file's content; a size other than the scan's means it changed since. */
-async function readSmall(f: LocalFile, signal?: AbortSignal): Promise<Uint8Array> {
-  const bytes = await Deno.readFile(f.absPath, { signal });
-  if (bytes.length !== f.size) {
-    throw new Error(
-      `file changed while it was read (expected ${f.size} bytes, read ${bytes.length})`,
-    );
-  }
-  return bytes;
-}
-
-/** The byte range [start, end) of a file, read into memory; a short read means it shrank. */
-async function readRange(path: string, start: number, end: number): Promise<Uint8Array> {
-  const out = new Uint8Array(end - start);
-  using file = await Deno.open(path, { read: true });
-  await file.seek(start, Deno.SeekMode.Start);
-  let filled = 0;
-  while (filled < out.length) {
-    const n = await file.read(out.subarray(filled));
-    if (n === null) {
-      throw new Error(
-        `file changed while it was uploaded (it ended ${end - start - filled} bytes early)`,
-      );
-    }
-    filled += n;
-  }
-  return out;
-}
-
 /** Uploads one file and records it clean. Throws with a reason on failure. */
 async function uploadOne(item: PlanItem, deps: ExecuteDeps, signal?: AbortSignal): Promise<void> {
   const f = item.file;
-  const bytes = f.size <= IN_MEMORY_MAX ? await readSmall(f, signal) : undefined;
+  const bytes = f.size <= IN_MEMORY_MAX ? await readWhole(f) : undefined;
   // Large files: the pre-pass hashes SHA-256 only; each part's MD5 is computed by the store
   // from the part it reads into memory, while earlier parts travel.
-  const digest = bytes
-    ? digestBytes(bytes)
-    : item.digest ?? await digestFile(f.absPath, f.size, undefined, { partMd5s: false });
+  const digest = bytes ? digestBytes(bytes) : item.digest ??
+    await digestFile(f.absPath, f.size, undefined, { partMd5s: false, expect: f });
   const unchanged = () => {
     const now = currentStat(f.absPath);
-    if (now === undefined || !statMatches(now, f)) {
+    if (now === undefined || !statMatches(now, f) || now.dev !== f.dev) {
       throw new Error("file changed while it was uploaded; the next run uploads its final content");
     }
   };
@@ -155,9 +148,9 @@ async function uploadOne(item: PlanItem, deps: ExecuteDeps, signal?: AbortSignal
     key: item.key,
     size: f.size,
     open: (start, end) =>
-      bytes ? Readable.from([bytes.subarray(start, end)]) : openRange(f.absPath, start, end),
+      bytes ? Readable.from([bytes.subarray(start, end)]) : openRange(f, start, end),
     bytes,
-    read: (start, end) => readRange(f.absPath, start, end),
+    read: (start, end) => withSourceFile(f, (file) => file.readRange(start, end)),
     assertUnchanged: unchanged,
     digest,
     contentType: contentTypeFor(f.relPath),
@@ -196,24 +189,34 @@ export async function executePlan(
     if (item.refreshState && item.digest) recordClean(deps, item, item.digest.sha256Hex);
     result.skipped++;
   }
-  let done = 0;
-  let started = 0;
-  await forEachPool(uploads, concurrency, async (item) => {
-    started++;
+  // Each upload's outcome by index, summed once the pool is done: a total updated across an
+  // await in the pool would be read before and written after other uploads finished.
+  const outcomes: Array<{ bytes: number } | { failure: PathFailure } | undefined> = [];
+  let progressFiles = 0;
+  let progressBytes = 0;
+  await forEachPool(uploads, concurrency, async (item, i) => {
     deps.logger.info(`Uploading ${item.file.relPath} to ${item.bucket}...`);
     try {
       await uploadOne(item, deps, signal);
-      result.uploaded++;
-      result.bytesUploaded += item.file.size;
+      outcomes[i] = { bytes: item.file.size };
+      progressBytes += item.file.size;
     } catch (err) {
       const reason = signal?.aborted ? `interrupted (${describeError(err)})` : describeError(err);
       deps.logger.error(`Error uploading ${item.file.relPath}: ${reason}`);
-      result.failures.push({ path: item.file.relPath, error: reason });
+      outcomes[i] = { failure: { path: item.file.relPath, error: reason } };
     }
-    done++;
-    deps.onProgress?.({ files: done, bytes: result.bytesUploaded });
+    progressFiles++;
+    deps.onProgress?.({ files: progressFiles, bytes: progressBytes });
   }, signal);
-  result.notStarted = uploads.length - started;
+  for (let i = 0; i < uploads.length; i++) {
+    const o = outcomes[i];
+    if (o === undefined) result.notStarted++;
+    else if ("failure" in o) result.failures.push(o.failure);
+    else {
+      result.uploaded++;
+      result.bytesUploaded += o.bytes;
+    }
+  }
   deps.state.flush();
   return result;
 }

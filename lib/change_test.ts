@@ -19,6 +19,7 @@ const FILE: LocalFile = {
   mtimeMs: T0,
   ctimeMs: T0,
   ino: 42,
+  dev: 1,
 };
 /** Recorded well after the file's timestamps: not racily clean. */
 const ROW: StateRow = {

@@ -1,7 +1,8 @@
 /** Content digests: SHA-256 (recorded in metadata, checked on restore) and MD5s S3 verifies. */
 import { createHash, type Hash } from "node:crypto";
 import { Buffer } from "node:buffer";
-import type { ContentDigest, PartDigest } from "./types.ts";
+import type { ContentDigest, LocalFile, PartDigest } from "./types.ts";
+import { withSourceFile } from "./source_file.ts";
 
 const MiB = 1024 * 1024;
 /** S3 allows at most 10,000 parts in a multipart upload. */
@@ -110,25 +111,31 @@ export function digestBytes(
   return builder.finish();
 }
 
-/** Reads a file once and digests it; size is the size the scan saw (a mismatch throws). */
-export async function digestFile(
+/**
+ * Reads a file once and digests it; size is the size the scan saw (a mismatch throws). Never
+ * follows a symlink, never blocks on a FIFO, never reads past `size`; with `expect` (the scan's
+ * device and inode) a file swapped since the scan is refused.
+ */
+export function digestFile(
   path: string,
   size: number,
   partSize = choosePartSize(size),
-  opts: { partMd5s?: boolean } = {},
+  opts: { partMd5s?: boolean; expect?: Partial<Pick<LocalFile, "dev" | "ino">> } = {},
 ): Promise<ContentDigest> {
   const builder = new DigestBuilder(size, partSize, opts.partMd5s ?? true);
-  using file = await Deno.open(path, { read: true });
-  const buf = new Uint8Array(Math.min(READ_BUFFER, Math.max(size, 1)));
-  let total = 0;
-  while (true) {
-    const n = await file.read(buf);
-    if (n === null) break;
-    total += n;
-    if (total > size) throw new Error(`file changed while it was read (grew past ${size} bytes)`);
-    builder.update(buf.subarray(0, n));
-  }
-  return builder.finish();
+  const identity = { absPath: path, size, dev: opts.expect?.dev, ino: opts.expect?.ino };
+  return withSourceFile(identity, async (file) => {
+    const buf = new Uint8Array(Math.min(READ_BUFFER, Math.max(size, 1)));
+    let total = 0;
+    while (true) {
+      const n = await file.readAt(buf, total);
+      if (n === 0) break;
+      total += n;
+      builder.update(buf.subarray(0, n));
+    }
+    file.assertSize();
+    return builder.finish();
+  });
 }
 
 /** SHA-256 (hex) of a stream's bytes, e.g. an object read back from S3. */

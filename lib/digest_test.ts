@@ -177,7 +177,33 @@ Deno.test("digestFile throws when the file grew or shrank since the scan", async
         `seen ${seen}`,
       );
     }
-    await assert.rejects(digestFile(`${dir}/missing`, 1), Deno.errors.NotFound);
+    await assert.rejects(digestFile(`${dir}/missing`, 1), /vanished since the scan/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("digestFile never follows a symlink, never blocks on a FIFO, checks the inode", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "s3b-digest-" });
+  try {
+    await Deno.writeTextFile(`${dir}/secret`, "private");
+    await Deno.symlink(`${dir}/secret`, `${dir}/link`);
+    await assert.rejects(digestFile(`${dir}/link`, 7), /symlink/);
+    await Deno.symlink("/dev/zero", `${dir}/zero`);
+    await assert.rejects(digestFile(`${dir}/zero`, 7), /symlink/);
+    const fifo = new Deno.Command("mkfifo", { args: [`${dir}/fifo`] }).outputSync();
+    assert.equal(fifo.code, 0);
+    // Opening a FIFO for reading would wait for a writer forever: it must fail at once.
+    await assert.rejects(digestFile(`${dir}/fifo`, 7), /FIFO/);
+    const st = Deno.lstatSync(`${dir}/secret`);
+    const ok = await digestFile(`${dir}/secret`, 7, undefined, {
+      expect: { dev: st.dev, ino: st.ino! },
+    });
+    assert.equal(ok.sha256Hex, hash("sha256", new TextEncoder().encode("private"), "hex"));
+    await assert.rejects(
+      digestFile(`${dir}/secret`, 7, undefined, { expect: { dev: st.dev, ino: st.ino! + 1 } }),
+      /replaced by another file/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -119,6 +119,7 @@ export async function buildPlan(
     hashed: 0,
     present: new Map(),
     unlistable: new Map(),
+    unseen: scan.unseen,
   };
   const router = createRouter(input.categories, input.unmatched);
   const listings = await (input.listings ??
@@ -199,7 +200,9 @@ export async function buildPlan(
   await forEachPool(pending, input.concurrency, async (p) => {
     const { item } = p;
     try {
-      item.digest = await digestFile(item.file.absPath, item.file.size);
+      item.digest = await digestFile(item.file.absPath, item.file.size, undefined, {
+        expect: item.file,
+      });
       let expected: string | undefined;
       if (p.expected === "state") expected = p.row?.sha256;
       else expected = (await deps.store.head(item.bucket, item.key))?.metadata[SHA256_METADATA];

@@ -27,7 +27,10 @@ function setUp(cases: Case[]) {
   const listed = new Map<string, Map<string, number>>([["docs", new Map()], ["pics", new Map()]]);
   cases.forEach((c, i) => {
     if (c.content !== undefined) Deno.writeTextFileSync(`${root}/${c.path}`, c.content);
-    files.add(c.path, c.size, OLD, OLD, 100 + i);
+    // A file read to decide must be the one the scan saw: its real inode and device.
+    const st = c.content === undefined ? undefined : Deno.lstatSync(`${root}/${c.path}`);
+    const ino = st?.ino ?? 100 + i;
+    files.add(c.path, c.size, OLD, OLD, ino, st?.dev ?? 0);
     const bucket = c.path.endsWith(".jpg") ? "pics" : "docs";
     if (c.row !== "none") {
       rows.set(stateKey(bucket, c.path), {
@@ -36,7 +39,7 @@ function setUp(cases: Case[]) {
         size: c.size,
         mtimeMs: OLD,
         ctimeMs: OLD,
-        ino: 100 + i,
+        ino,
         sha256: c.content === undefined ? "0".repeat(64) : digestBytes(enc(c.content)).sha256Hex,
         recordedAtMs: RECORDED,
         ...c.row,
@@ -59,7 +62,15 @@ async function plan(
   const log = (m: string) => lines.push(m);
   try {
     const p = await buildPlan({
-      scan: { files, excluded: [], symlinks: [], special: [], invalidNames: [], failed: [] },
+      scan: {
+        files,
+        excluded: [],
+        symlinks: [],
+        special: [],
+        invalidNames: [],
+        failed: [],
+        unseen: [],
+      },
       categories: [DOCS, PHOTOS],
       unmatched: "skip",
       keyPrefix: "",

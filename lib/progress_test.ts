@@ -89,7 +89,7 @@ Deno.test("formatProgress: table", () => {
 
 function item(size: number, action: "upload" | "skip"): PlanItem {
   return {
-    file: { relPath: "f", absPath: "/f", size, mtimeMs: 0, ctimeMs: 0, ino: 0 },
+    file: { relPath: "f", absPath: "/f", size, mtimeMs: 0, ctimeMs: 0, ino: 0, dev: 0 },
     category: "documents",
     bucket: "b",
     key: "f",

@@ -13,15 +13,10 @@ import { describeError, ExitCode } from "./errors.ts";
 import { forEachPool } from "./pool.ts";
 import { digestFile } from "./digest.ts";
 import { SHA256_METADATA } from "./plan.ts";
-import { selectCategories } from "./verify.ts";
-import { manifestKey, readManifest } from "./manifest.ts";
-import {
-  archiveState,
-  expectedWait,
-  type RestoreCandidate,
-  safeRelativePath,
-  versionsAt,
-} from "./restore_plan.ts";
+import { RestoreTarget } from "./restore_target.ts";
+import { candidates, nothingBecause } from "./restore_select.ts";
+import { plural } from "./restore_report.ts";
+import { archiveState, expectedWait, type RestoreCandidate } from "./restore_plan.ts";
 
 export interface RestoreOptions {
   to: string;
@@ -32,6 +27,8 @@ export interface RestoreOptions {
   dryRun: boolean;
   concurrency: number;
 }
+
+export { formatRestoreReport, restoreReportJson } from "./restore_report.ts";
 
 export interface RestoreReport {
   at: string;
@@ -54,51 +51,17 @@ export interface RestoreReport {
   >;
   /** Files that exist under --to and would be overwritten (refused without --overwrite). */
   conflicts: string[];
+  /** Folders under --to that are symlinks: never followed, refused without --overwrite. */
+  symlinks: string[];
+  /** Files the backup held at --at (its manifest) with no stored version at or before --at. */
+  missing: string[];
   /** Files already under --to with exactly the content to restore (skipped). */
   alreadyPresent: number;
+  /** Why there was nothing to restore (e.g. --at before the first backup); exit 1. */
+  nothing?: string;
 }
 
-async function candidates(config: Config, store: ObjectStore, opts: RestoreOptions) {
-  const out: RestoreCandidate[] = [];
-  const unsafe: PathFailure[] = [];
-  const base = config.keyPrefix === "" ? "" : `${config.keyPrefix}/`;
-  const prefix = base + (opts.prefix ?? "").replace(/^\/+/, "");
-  const reserved = manifestKey(config.keyPrefix);
-  for (const c of selectCategories(config, opts.category)) {
-    const versions = [];
-    for await (const v of store.listVersions(c.bucket, prefix)) {
-      if (v.key !== reserved) versions.push(v);
-    }
-    const present = await presentAt(store, c.bucket, reserved, opts.at);
-    for (const v of versionsAt(versions, opts.at)) {
-      if (present && !present.keys.has(v.key) && v.lastModified <= present.time) continue;
-      const rel = safeRelativePath(v.key, config.keyPrefix);
-      if (rel instanceof Error) {
-        unsafe.push({ path: `s3://${c.bucket}/${v.key}`, error: rel.message });
-      } else out.push({ category: c.name, bucket: c.bucket, key: v.key, relPath: rel, version: v });
-    }
-  }
-  return { list: out, unsafe };
-}
-
-/**
- * The keys the source held at `at`, from the newest manifest no later than it; undefined when
- * there is none (then every key's newest version counts).
- */
-async function presentAt(store: ObjectStore, bucket: string, key: string, at: Date) {
-  const versions = [];
-  for await (const v of store.listVersions(bucket, key)) if (v.key === key) versions.push(v);
-  const [manifest] = versionsAt(versions, at);
-  if (!manifest) return undefined;
-  const keys = await readManifest(
-    store,
-    bucket,
-    key,
-    manifest.versionId === "null" ? undefined : manifest.versionId,
-  );
-  return keys ? { keys, time: manifest.lastModified } : undefined;
-}
-
+/** True when --to already holds this file with exactly the version's content. */
 async function alreadyRestored(
   c: RestoreCandidate,
   to: string,
@@ -108,17 +71,20 @@ async function alreadyRestored(
   try {
     const st = await Deno.lstat(path);
     if (!st.isFile || st.size !== c.version.size) return false;
-    const head = await store.head(
-      c.bucket,
-      c.key,
-      c.version.versionId === "null" ? undefined : c.version.versionId,
-    );
+    const head = await store.head(c.bucket, c.key, versionOf(c));
     const recorded = head?.metadata[SHA256_METADATA]?.toLowerCase();
     if (!recorded) return false;
-    return (await digestFile(path, st.size)).sha256Hex === recorded;
+    // No symlink is followed: the folders were checked, the file itself is opened O_NOFOLLOW.
+    const expect = { dev: st.dev, ino: st.ino ?? undefined };
+    const digest = await digestFile(path, st.size, undefined, { expect });
+    return digest.sha256Hex === recorded;
   } catch {
     return false;
   }
+}
+
+function versionOf(c: RestoreCandidate): string | undefined {
+  return c.version.versionId === "null" ? undefined : c.version.versionId;
 }
 
 function exists(path: string): boolean {
@@ -130,21 +96,20 @@ function exists(path: string): boolean {
   }
 }
 
+/** Restores one file; returns its size in bytes. */
 async function restoreOne(
   c: RestoreCandidate,
-  to: string,
+  target: RestoreTarget,
   store: ObjectStore,
   log: Logger,
+  overwrite: boolean,
 ): Promise<number> {
-  const target = join(to, c.relPath);
-  const got = await store.get(
-    c.bucket,
-    c.key,
-    c.version.versionId === "null" ? undefined : c.version.versionId,
-  );
+  const got = await store.get(c.bucket, c.key, versionOf(c));
   if (got === undefined) throw new Error("object version vanished");
-  Deno.mkdirSync(dirname(target), { recursive: true });
-  const tmp = join(dirname(target), `.s3backup-restore-${crypto.randomUUID()}.tmp`);
+  target.ensureFolders(c.relPath, overwrite);
+  target.assertInside(c.relPath);
+  const path = join(target.to, c.relPath);
+  const tmp = join(dirname(path), `.s3backup-restore-${crypto.randomUUID()}.tmp`);
   const hash = createHash("sha256");
   let size = 0;
   try {
@@ -172,11 +137,53 @@ async function restoreOne(
     const mtime = got.metadata.mtime ? new Date(got.metadata.mtime) : c.version.lastModified;
     await Deno.chmod(tmp, 0o644);
     if (!Number.isNaN(mtime.getTime())) await Deno.utime(tmp, mtime, mtime);
-    await Deno.rename(tmp, target);
+    target.assertInside(c.relPath);
+    await Deno.rename(tmp, path);
     return size;
   } catch (err) {
     await Deno.remove(tmp).catch(() => {});
     throw err;
+  }
+}
+
+/** What one file's restore came to. */
+type Outcome =
+  | { restored: number }
+  | { pending: RestoreReport["pending"][number] }
+  | { failure: PathFailure };
+
+async function restoreOrRequest(
+  c: RestoreCandidate,
+  config: Config,
+  deps: { store: ObjectStore; logger: Logger },
+  target: RestoreTarget,
+  overwrite: boolean,
+): Promise<Outcome> {
+  const { store, logger } = deps;
+  try {
+    const head = c.version.storageClass === "STANDARD"
+      ? undefined
+      : await store.head(c.bucket, c.key, c.version.versionId);
+    const state = archiveState(head?.storageClass ?? c.version.storageClass, head);
+    if (state.kind !== "readable") {
+      const outcome = state.kind === "restoring"
+        ? "in-progress"
+        : await store.requestRestore(c.bucket, c.key, c.version.versionId, config.restore);
+      if (outcome !== "ready") {
+        const wait = expectedWait(c.version.storageClass, config.restore.tier);
+        logger.info(
+          `Restore of ${c.relPath} from ${c.version.storageClass} requested; expected ${wait}`,
+        );
+        return { pending: { path: c.relPath, storageClass: c.version.storageClass, wait } };
+      }
+    }
+    logger.info(
+      `Restoring ${c.relPath} (version ${c.version.versionId} of ${c.version.lastModified.toISOString()})`,
+    );
+    return { restored: await restoreOne(c, target, store, logger, overwrite) };
+  } catch (err) {
+    logger.error(`Error restoring ${c.relPath}: ${describeError(err)}`);
+    return { failure: { path: c.relPath, error: describeError(err) } };
   }
 }
 
@@ -196,28 +203,63 @@ export async function runRestore(
     failures: [],
     planned: [],
     conflicts: [],
+    symlinks: [],
+    missing: [],
     alreadyPresent: 0,
   };
   const found = await candidates(config, store, opts);
   let list = found.list;
-  const unsafe = found.unsafe;
-  report.failures.push(...unsafe);
-  for (const u of unsafe) logger.error(`Refusing to restore ${u.path}: ${u.error}`);
+  report.failures.push(...found.failures);
+  for (const f of found.failures) {
+    const verb = found.unsafe.includes(f) ? "Refusing to restore" : "Cannot restore";
+    logger.error(`${verb} ${f.path}: ${f.error}`);
+  }
+  report.missing = found.missing;
+  if (found.missing.length > 0) {
+    logger.error(
+      `${plural(found.missing.length, "file")} listed in the backup as of ${report.at} ` +
+        `had no stored version by then (an upload that failed, or a version deleted from ` +
+        `the bucket): they cannot be restored`,
+    );
+  }
+  if (list.length === 0 && found.missing.length === 0 && found.failures.length === 0) {
+    report.nothing = nothingBecause(found, opts);
+    logger.error(`Nothing to restore: ${report.nothing}`);
+  }
+  const target = new RestoreTarget(opts.to);
 
   if (!opts.overwrite) {
-    const existing = list.filter((c) => exists(join(opts.to, c.relPath)));
-    const identical = new Set<RestoreCandidate>();
+    const links = new Set<string>();
+    const open: RestoreCandidate[] = [];
+    for (const c of list) {
+      const link = target.symlinkIn(c.relPath);
+      if (link === undefined) open.push(c);
+      else links.add(link);
+    }
+    report.symlinks = [...links].sort();
+    const existing = open.filter((c) => exists(join(opts.to, c.relPath)));
     // A file already restored with the very content of that version (a rerun after Glacier
     // restores finished) is skipped, not a conflict.
-    await forEachPool(existing, opts.concurrency, async (c) => {
-      if (await alreadyRestored(c, opts.to, store)) identical.add(c);
+    const same: boolean[] = [];
+    await forEachPool(existing, opts.concurrency, async (c, i) => {
+      same[i] = await alreadyRestored(c, opts.to, store);
     });
+    const identical = new Set(existing.filter((_, i) => same[i]));
     report.alreadyPresent = identical.size;
     report.conflicts = existing.filter((c) => !identical.has(c)).map((c) => c.relPath);
     list = list.filter((c) => !identical.has(c));
-    if (report.conflicts.length > 0) {
+    if (report.conflicts.length > 0 || report.symlinks.length > 0) {
+      const files = report.conflicts.length;
+      const links = report.symlinks.length;
+      const what = [
+        files > 0 ? `${plural(files, "file")} ${files === 1 ? "exists" : "exist"}` : "",
+        links > 0
+          ? `${plural(links, "folder")} ${links === 1 ? "is a symlink" : "are symlinks"} ` +
+            `(never followed)`
+          : "",
+      ].filter(Boolean).join(" and ");
       logger.error(
-        `${report.conflicts.length} files already exist under ${opts.to}; nothing was restored ` +
+        `Under ${opts.to}, ${what}; nothing was restored ` +
           `(use --overwrite to replace them, or restore into an empty folder)`,
       );
       return { report, exitCode: ExitCode.partial };
@@ -232,73 +274,25 @@ export async function runRestore(
       lastModified: c.version.lastModified.toISOString(),
       size: c.version.size,
     }));
-    return { report, exitCode: report.failures.length > 0 ? ExitCode.partial : ExitCode.ok };
+    return { report, exitCode: exitCodeOf(report) };
   }
 
-  await forEachPool(list, opts.concurrency, async (c) => {
-    try {
-      const head = c.version.storageClass === "STANDARD"
-        ? undefined
-        : await store.head(c.bucket, c.key, c.version.versionId);
-      const state = archiveState(head?.storageClass ?? c.version.storageClass, head);
-      if (state.kind !== "readable") {
-        const outcome = state.kind === "restoring"
-          ? "in-progress"
-          : await store.requestRestore(c.bucket, c.key, c.version.versionId, config.restore);
-        if (outcome !== "ready") {
-          const wait = expectedWait(c.version.storageClass, config.restore.tier);
-          report.pending.push({ path: c.relPath, storageClass: c.version.storageClass, wait });
-          logger.info(
-            `Restore of ${c.relPath} from ${c.version.storageClass} requested; expected ${wait}`,
-          );
-          return;
-        }
-      }
-      logger.info(
-        `Restoring ${c.relPath} (version ${c.version.versionId} of ${c.version.lastModified.toISOString()})`,
-      );
-      report.bytes += await restoreOne(c, opts.to, store, logger);
-      report.restored++;
-    } catch (err) {
-      logger.error(`Error restoring ${c.relPath}: ${describeError(err)}`);
-      report.failures.push({ path: c.relPath, error: describeError(err) });
-    }
+  const outcomes: Outcome[] = [];
+  await forEachPool(list, opts.concurrency, async (c, i) => {
+    outcomes[i] = await restoreOrRequest(c, config, deps, target, opts.overwrite);
   });
-  const exitCode = report.failures.length > 0 || report.pending.length > 0
-    ? ExitCode.partial
-    : ExitCode.ok;
-  return { report, exitCode };
+  // Summed once every restore is done: a total updated across an await undercounts.
+  for (const o of outcomes) {
+    if ("restored" in o) {
+      report.restored++;
+      report.bytes += o.restored;
+    } else if ("pending" in o) report.pending.push(o.pending);
+    else report.failures.push(o.failure);
+  }
+  return { report, exitCode: exitCodeOf(report) };
 }
 
-export function formatRestoreReport(r: RestoreReport): string {
-  const lines = [
-    r.dryRun ? "Restore dry run." : "Restore completed.",
-    `Files restored: ${r.restored}`,
-    `Files pending (Glacier restore requested): ${r.pending.length}`,
-    `Files already present with the same content: ${r.alreadyPresent}`,
-    `Errors encountered: ${r.failures.length}`,
-    `As of: ${r.at}`,
-    `Target: ${r.to}`,
-  ];
-  if (!r.dryRun) lines.push(`Bytes restored: ${r.bytes}`);
-  if (r.conflicts.length > 0) {
-    lines[0] = "Restore refused: files exist (use --overwrite).";
-    lines.push("Existing files:", ...r.conflicts.map((p) => `  ${p}`));
-  }
-  for (const p of r.planned) {
-    lines.push(
-      `  would restore ${p.path} (version ${p.versionId}, ${p.lastModified}, ${p.size} bytes)`,
-    );
-  }
-  if (r.pending.length > 0) {
-    lines.push("Pending (run restore again once they are ready):");
-    for (const p of r.pending) lines.push(`  ${p.path}: ${p.storageClass}, expected ${p.wait}`);
-  }
-  if (r.failures.length > 0) {
-    lines.push(
-      "Errors:",
-      ...r.failures.map((f) => `  ${f.path}: ${f.error}`),
-    );
-  }
-  return lines.join("\n") + "\n";
+function exitCodeOf(r: RestoreReport): number {
+  const short = r.failures.length + r.pending.length + r.missing.length;
+  return short > 0 || r.nothing !== undefined ? ExitCode.partial : ExitCode.ok;
 }

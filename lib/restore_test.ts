@@ -5,7 +5,8 @@ import { MemoryStore } from "../tests/fakes/memory_store.ts";
 import { FixedClock } from "../tests/fakes/fixed_clock.ts";
 import { configFromToml } from "./config.ts";
 import { digestBytes } from "./digest.ts";
-import { runRestore } from "./restore.ts";
+import { formatRestoreReport, runRestore } from "./restore.ts";
+import { encodeManifest, manifestKey, putManifest } from "./manifest.ts";
 import type { Logger } from "./ports.ts";
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -143,6 +144,65 @@ Deno.test("restore: a checksum mismatch is an error and leaves nothing behind", 
     assert.equal(r.exitCode, 1);
     assert.match(r.report.failures[0].error, /checksum mismatch/);
     assert.deepEqual([...Deno.readDirSync(to)], []);
+  } finally {
+    Deno.removeSync(to, { recursive: true });
+  }
+});
+
+Deno.test("restore: bytes restored is the sum of every file restored concurrently", async () => {
+  const store = new MemoryStore();
+  store.createBucket("docs");
+  const sizes = [42, 1000, 7, 123_456, 1, 65_536, 300, 99];
+  for (const [i, n] of sizes.entries()) await putText(store, `f${i}.txt`, "z".repeat(n));
+  const to = Deno.makeTempDirSync();
+  try {
+    const r = await restore(store, to, new Date(Date.now() + 1000));
+    assert.equal(r.exitCode, 0);
+    assert.equal(r.report.restored, sizes.length);
+    assert.equal(r.report.bytes, sizes.reduce((a, b) => a + b, 0));
+  } finally {
+    Deno.removeSync(to, { recursive: true });
+  }
+});
+
+Deno.test("restore: --at before the first backup says so and exits 1", async () => {
+  const clock = new FixedClock("2026-03-01T00:00:00Z");
+  const store = new MemoryStore({ clock });
+  store.createBucket("docs");
+  await putText(store, "a.txt", "v1");
+  const to = Deno.makeTempDirSync();
+  try {
+    const r = await restore(store, to, new Date("2026-02-01T00:00:00Z"));
+    assert.equal(r.exitCode, 1);
+    assert.equal(r.report.restored, 0);
+    assert.match(
+      r.report.nothing ?? "",
+      /--at 2026-02-01T00:00:00\.000Z is before the first backup \(2026-03-01T00:00:00\.000Z\)/,
+    );
+    const empty = new MemoryStore({ clock });
+    empty.createBucket("docs");
+    const none = await restore(empty, to, new Date("2026-03-02T00:00:00Z"));
+    assert.equal(none.exitCode, 1);
+    assert.match(none.report.nothing ?? "", /nothing has been backed up/);
+  } finally {
+    Deno.removeSync(to, { recursive: true });
+  }
+});
+
+Deno.test("restore: a file in the run manifest with no stored version is listed missing, exit 1", async () => {
+  const clock = new FixedClock("2026-03-01T00:00:00Z");
+  const store = new MemoryStore({ clock });
+  store.createBucket("docs");
+  await putText(store, "a.txt", "stored");
+  // The run's upload of never.txt failed; the manifest still lists what the source held.
+  await putManifest(store, "docs", manifestKey(""), encodeManifest(["a.txt", "never.txt"]));
+  const to = Deno.makeTempDirSync();
+  try {
+    const r = await restore(store, to, new Date("2026-03-02T00:00:00Z"));
+    assert.equal(r.exitCode, 1);
+    assert.equal(r.report.restored, 1);
+    assert.deepEqual(r.report.missing, ["never.txt"]);
+    assert.match(formatRestoreReport(r.report), /\n {2}never\.txt\n/);
   } finally {
     Deno.removeSync(to, { recursive: true });
   }

@@ -19,10 +19,22 @@ import {
 } from "./errors.ts";
 import type { Lock } from "./lock.ts";
 import type { PathFailure } from "./types.ts";
-import { encodeManifest, manifestFingerprint, manifestKey, putManifest } from "./manifest.ts";
 import { describeHealth } from "./state_guard.ts";
+import {
+  encodeManifest,
+  manifestFingerprint,
+  manifestKey,
+  putManifest,
+  readManifest,
+} from "./manifest.ts";
+import { objectKey } from "./routing.ts";
 
-/** Writes each bucket's manifest when its key set changed since the last one written. */
+/**
+ * Writes each bucket's manifest when its key set changed since the last one written. Files under
+ * a path the scan could not see are not gone: their entries in the previous manifest are kept
+ * (without it, a restore would leave them out); when that manifest cannot be read, none is
+ * written, so restore goes on using the previous one.
+ */
 async function writeManifests(
   plan: Plan,
   config: Config,
@@ -31,14 +43,22 @@ async function writeManifests(
 ): Promise<PathFailure[]> {
   const failures: PathFailure[] = [];
   const key = manifestKey(config.keyPrefix);
+  const unseen = plan.unseen.map((p) => objectKey(config.keyPrefix, p));
+  const folders = unseen.filter((u) => u.endsWith("/"));
+  const files = new Set(unseen.filter((u) => !u.endsWith("/")));
+  const isUnseen = (k: string) => files.has(k) || folders.some((f) => k.startsWith(f));
   for (const bucket of new Set(config.categories.map((c) => c.bucket))) {
     // A bucket that could not be listed gets no manifest: its files were not looked at.
     if (plan.unlistable.has(bucket)) continue;
-    const keys = plan.present.get(bucket) ?? [];
+    let keys = plan.present.get(bucket) ?? [];
     const name = `manifest:${bucket}:${key}`;
-    const fingerprint = manifestFingerprint(keys);
-    if (state.getMeta(name) === fingerprint) continue;
     try {
+      if (unseen.length > 0) {
+        const kept = [...(await readManifest(store, bucket, key)) ?? []].filter(isUnseen);
+        keys = kept.length > 0 ? [...keys, ...kept] : keys;
+      }
+      const fingerprint = manifestFingerprint(keys);
+      if (state.getMeta(name) === fingerprint) continue;
       await putManifest(store, bucket, key, encodeManifest(keys));
       state.setMeta(name, fingerprint);
     } catch (err) {

@@ -16,6 +16,11 @@ export interface ScanResult {
   /** Names that are not valid UTF-8, escaped (`bad\xff.txt`, a folder `caf\xe9/`); also in failed. */
   invalidNames: string[];
   failed: PathFailure[];
+  /**
+   * Paths whose content this scan could not see (a folder that could not be read ends in `/`):
+   * their files are not gone, so the run manifest keeps what it listed for them.
+   */
+  unseen: string[];
 }
 
 /** Why a name that is not valid UTF-8 is not backed up (see raw_names.ts). */
@@ -47,6 +52,16 @@ export function checkSource(source: string): void {
     throw new SourceError(`source directory is not readable: ${source}: ${errorText(err)}`);
   }
   if (!info.isDirectory) throw new SourceError(`source is not a directory: ${source}`);
+  try {
+    // A source that cannot be listed would back up nothing and write an empty manifest.
+    Deno.readDirSync(source)[Symbol.iterator]().next();
+  } catch (err) {
+    throw unlistable(source, err);
+  }
+}
+
+function unlistable(source: string, err: unknown): SourceError {
+  return new SourceError(`source directory cannot be listed: ${source}: ${errorText(err)}`);
 }
 
 /** A file of a FileList; the absolute path is derived when asked, not held. */
@@ -58,6 +73,7 @@ class ScannedFile implements LocalFile {
     readonly mtimeMs: number,
     readonly ctimeMs: number,
     readonly ino: number,
+    readonly dev: number,
   ) {}
 
   get absPath(): string {
@@ -65,8 +81,8 @@ class ScannedFile implements LocalFile {
   }
 }
 
-/** Numbers held per file: size, mtime, ctime, inode. */
-const FIELDS = 4;
+/** Numbers held per file: size, mtime, ctime, inode, device. */
+const FIELDS = 5;
 
 /**
  * The files a walk found, held compactly: their paths in one array and their numbers in one
@@ -86,7 +102,14 @@ export class FileList implements Iterable<LocalFile> {
     return this.#paths.length;
   }
 
-  add(relPath: string, size: number, mtimeMs: number, ctimeMs: number, ino: number): void {
+  add(
+    relPath: string,
+    size: number,
+    mtimeMs: number,
+    ctimeMs: number,
+    ino: number,
+    dev: number,
+  ): void {
     const at = this.#paths.length * FIELDS;
     if (at + FIELDS > this.#numbers.length) {
       const grown = new Float64Array(this.#numbers.length * 2);
@@ -98,6 +121,7 @@ export class FileList implements Iterable<LocalFile> {
     n[at + 1] = mtimeMs;
     n[at + 2] = ctimeMs;
     n[at + 3] = ino;
+    n[at + 4] = dev;
     this.#paths.push(relPath);
   }
 
@@ -108,7 +132,15 @@ export class FileList implements Iterable<LocalFile> {
   get(i: number): LocalFile {
     const n = this.#numbers;
     const at = i * FIELDS;
-    return new ScannedFile(this.root, this.#paths[i], n[at], n[at + 1], n[at + 2], n[at + 3]);
+    return new ScannedFile(
+      this.root,
+      this.#paths[i],
+      n[at],
+      n[at + 1],
+      n[at + 2],
+      n[at + 3],
+      n[at + 4],
+    );
   }
 
   *[Symbol.iterator](): Iterator<LocalFile> {
@@ -192,6 +224,7 @@ function* walkTree(
     special: [],
     invalidNames: [],
     failed: [],
+    unseen: [],
   };
   const stack: string[] = [""];
   while (stack.length > 0) {
@@ -201,10 +234,9 @@ function* walkTree(
     try {
       entries = [...Deno.readDirSync(dirAbs)];
     } catch (err) {
-      out.failed.push({
-        path: rel === "" ? "." : `${rel}/`,
-        error: `cannot read folder: ${errorText(err)}`,
-      });
+      if (rel === "") throw unlistable(root, err);
+      out.failed.push({ path: `${rel}/`, error: `cannot read folder: ${errorText(err)}` });
+      out.unseen.push(`${rel}/`);
       continue;
     }
     /** This folder's names that are not UTF-8, read back when the first one is met. */
@@ -247,6 +279,7 @@ function* walkTree(
         st = Deno.lstatSync(abs);
       } catch (err) {
         out.failed.push({ path: relPath, error: errorText(err) });
+        if (!(err instanceof Deno.errors.NotFound)) out.unseen.push(relPath);
         continue;
       }
       if (!st.isFile) {
@@ -259,6 +292,7 @@ function* walkTree(
         st.mtime?.getTime() ?? 0,
         st.ctime?.getTime() ?? 0,
         st.ino ?? 0,
+        st.dev,
       );
     }
     yield;

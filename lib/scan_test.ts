@@ -71,14 +71,15 @@ Deno.test("scanTree classifies files, exclusions, symlinks and special files", (
 
     const a = [...r.files].find((f) => f.relPath === "a.txt")!;
     const st = Deno.statSync(`${src}/a.txt`);
-    const { relPath, absPath, size, mtimeMs, ctimeMs, ino } = a;
-    assert.deepEqual({ relPath, absPath, size, mtimeMs, ctimeMs, ino }, {
+    const { relPath, absPath, size, mtimeMs, ctimeMs, ino, dev } = a;
+    assert.deepEqual({ relPath, absPath, size, mtimeMs, ctimeMs, ino, dev }, {
       relPath: "a.txt",
       absPath: `${src}/a.txt`,
       size: 5,
       mtimeMs: st.mtime!.getTime(),
       ctimeMs: st.ctime!.getTime(),
       ino: st.ino!,
+      dev: st.dev,
     });
     const c = [...r.files].find((f) => f.relPath === "b/c.pdf")!;
     assert.equal(c.absPath, `${src}/b/c.pdf`);
@@ -168,6 +169,7 @@ Deno.test({
       assert.equal(r.failed.length, 1);
       assert.equal(r.failed[0].path, "locked/");
       assert.match(r.failed[0].error, /permission denied/);
+      assert.deepEqual(r.unseen, ["locked/"], "its files are not gone: the manifest keeps them");
     } finally {
       Deno.chmodSync(`${src}/locked`, 0o700);
       Deno.removeSync(src, { recursive: true });
@@ -181,10 +183,10 @@ Deno.test("FileList: grows past its first capacity, sorts paths with their numbe
   for (let i = n - 1; i >= 0; i--) {
     const name = `f${String(i).padStart(5, "0")}`;
     // Numbers beyond 32 bits and fractions must survive (ino, ms timestamps).
-    list.add(name, i, 1.7e12 + i + 0.5, 1.7e12 - i, 2 ** 40 + i);
+    list.add(name, i, 1.7e12 + i + 0.5, 1.7e12 - i, 2 ** 40 + i, 2 ** 33 + i);
   }
-  list.add("é", 7, 1, 2, 3);
-  list.add("Z/ü", 8, 4, 5, 6);
+  list.add("é", 7, 1, 2, 3, 9);
+  list.add("Z/ü", 8, 4, 5, 6, 10);
   list.sort();
   assert.equal(list.length, n + 2);
   const all = [...list];
@@ -196,7 +198,7 @@ Deno.test("FileList: grows past its first capacity, sorts paths with their numbe
   assert.equal(all[0].relPath, "Z/ü");
   assert.deepEqual(
     { ...pick(all[0]), absPath: all[0].absPath },
-    { size: 8, mtimeMs: 4, ctimeMs: 5, ino: 6, absPath: "/src/Z/ü" },
+    { size: 8, mtimeMs: 4, ctimeMs: 5, ino: 6, dev: 10, absPath: "/src/Z/ü" },
   );
   for (let i = 0; i < n; i++) {
     const f = list.get(i + 1);
@@ -206,12 +208,13 @@ Deno.test("FileList: grows past its first capacity, sorts paths with their numbe
       mtimeMs: 1.7e12 + i + 0.5,
       ctimeMs: 1.7e12 - i,
       ino: 2 ** 40 + i,
+      dev: 2 ** 33 + i,
     });
     assert.equal(list.relPath(i + 1), f.relPath);
   }
-  assert.deepEqual(pick(list.get(n + 1)), { size: 7, mtimeMs: 1, ctimeMs: 2, ino: 3 });
+  assert.deepEqual(pick(list.get(n + 1)), { size: 7, mtimeMs: 1, ctimeMs: 2, ino: 3, dev: 9 });
 });
 
-function pick(f: { size: number; mtimeMs: number; ctimeMs: number; ino: number }) {
-  return { size: f.size, mtimeMs: f.mtimeMs, ctimeMs: f.ctimeMs, ino: f.ino };
+function pick(f: { size: number; mtimeMs: number; ctimeMs: number; ino: number; dev: number }) {
+  return { size: f.size, mtimeMs: f.mtimeMs, ctimeMs: f.ctimeMs, ino: f.ino, dev: f.dev };
 }

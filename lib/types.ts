@@ -10,6 +10,8 @@ export interface LocalFile {
   mtimeMs: number;
   ctimeMs: number;
   ino: number;
+  /** Device the scan found it on: with ino, which file it is (a swap since the scan changes it). */
+  dev: number;
 }
 
 /** A category from the config: a bucket and the extensions routed to it. */
@@ -110,6 +112,8 @@ export interface Plan {
   present: Map<string, string[]>;
   /** Buckets whose listing failed: why, and how many files were routed to them (not backed up). */
   unlistable: Map<string, { error: Error; files: number }>;
+  /** Paths the scan could not see (folders end in `/`): the manifest keeps their entries. */
+  unseen: string[];
 }
 
 /** The outcome of a run, reported on stdout, as JSON and through SNS. */

@@ -1,4 +1,6 @@
 /** Exit codes of the CLI contract (SPEC.md). */
+import { redactUserinfo } from "./redact.ts";
+
 export const ExitCode = {
   ok: 0,
   partial: 1,
@@ -11,7 +13,7 @@ export const ExitCode = {
 /** An error that aborts a command; it carries the exit code main.ts returns. */
 export class S3BackupError extends Error {
   constructor(message: string, readonly exitCode: number) {
-    super(message);
+    super(redactUserinfo(message));
     this.name = new.target.name;
   }
 }
@@ -53,6 +55,10 @@ export class InterruptedError extends S3BackupError {
 
 /** A short, single-line description of any thrown value, for logs and reports. */
 export function describeError(err: unknown): string {
+  return redactUserinfo(describe(err));
+}
+
+function describe(err: unknown): string {
   if (err instanceof Error) {
     const code = (err as { code?: string }).code;
     const msg = err.message || err.name;

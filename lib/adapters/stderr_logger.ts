@@ -5,6 +5,7 @@
  */
 import { getTextFormatter, type LogRecord } from "@logtape/logtape";
 import type { Logger } from "../ports.ts";
+import { redactUserinfo } from "../redact.ts";
 
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
 
@@ -94,7 +95,7 @@ export function createStderrLogger(
     const record: LogRecord = {
       category: ["s3backup"],
       level: recordLevel,
-      message: ["", message, ""],
+      message: ["", redactUserinfo(message), ""], // an endpoint's credentials never get out
       rawMessage: "{}",
       timestamp: Date.now(),
       properties: {},

@@ -54,8 +54,8 @@ function write(stream: typeof Deno.stdout, text: string): void {
   while (off < bytes.length) off += stream.writeSync(bytes.subarray(off));
 }
 
-/** Shared setup: config, logger, warnings about risky settings, the store. */
-function setup(configFlag: string | undefined, logger: Logger) {
+/** Shared setup: config, logger, warnings about risky settings, the store (cut by `signal`). */
+function setup(configFlag: string | undefined, logger: Logger, signal?: AbortSignal) {
   const config = loadConfig(configFlag);
   const env = Deno.env.toObject();
   if (config.aws.profile) Deno.env.set("AWS_PROFILE", config.aws.profile);
@@ -67,7 +67,7 @@ function setup(configFlag: string | undefined, logger: Logger) {
       }`,
     );
   }
-  const store = new S3Store(createS3Client(config.aws, env));
+  const store = new S3Store(createS3Client(config.aws, env), { signal });
   return { config, env, store };
 }
 
@@ -99,15 +99,15 @@ async function runCommand(opts: {
     ? new ProgressDisplay((text) => write(Deno.stderr, text))
     : undefined;
   const logger = createStderrLogger("info", progress && ((line) => progress.log(line)));
-  const { config, env, store: s3 } = setup(opts.config, logger);
+  const controller = signalController();
+  const { config, env, store: s3 } = setup(opts.config, logger, controller.signal);
   const dryRun = opts.dryRun ?? false;
   const store = dryRun ? new DryRunStore(s3) : s3;
   const topic = config.aws.snsTopicArn;
   const notifier = topic && opts.notify && !dryRun
-    ? new SnsNotifier(createSnsClient(config.aws, env), topic)
+    ? new SnsNotifier(createSnsClient(config.aws, env), topic, controller.signal)
     : undefined;
   const host = hostname();
-  const controller = signalController();
   const result = await runBackup(config, {
     store,
     notifier,

@@ -13,6 +13,7 @@ import { describeError, ExitCode, S3BackupError } from "./errors.ts";
 import type { Lock } from "./lock.ts";
 import type { PathFailure } from "./types.ts";
 import { encodeManifest, manifestFingerprint, manifestKey, putManifest } from "./manifest.ts";
+import { prepareUploads } from "./open_uploads.ts";
 
 /** Writes each bucket's manifest when its key set changed since the last one written. */
 async function writeManifests(
@@ -20,6 +21,7 @@ async function writeManifests(
   config: Config,
   store: ObjectStore,
   state: StateStore,
+  signal?: AbortSignal,
 ): Promise<PathFailure[]> {
   const failures: PathFailure[] = [];
   const key = manifestKey(config.keyPrefix);
@@ -29,7 +31,7 @@ async function writeManifests(
     const fingerprint = manifestFingerprint(keys);
     if (state.getMeta(name) === fingerprint) continue;
     try {
-      await putManifest(store, bucket, key, encodeManifest(keys));
+      await putManifest(store, bucket, key, encodeManifest(keys), signal);
       state.setMeta(name, fingerprint);
     } catch (err) {
       failures.push({ path: `s3://${bucket}/${key}`, error: describeError(err) });
@@ -154,12 +156,13 @@ export async function runBackup(
     checkSource(config.source);
     lock = deps.acquireLock();
     state = deps.openState();
+    if (!opts.dryRun) await prepareUploads(deps.store, state, deps.logger, deps.signal);
     const plan = await planRun(config, deps, state, opts);
     deps.onPlan?.(plan);
     for (const f of plan.failed) deps.logger.error(`Error uploading ${f.path}: ${f.error}`);
     const result = await executePlan(plan, { ...deps, state }, opts.concurrency, deps.signal);
     if (!opts.dryRun && !deps.signal?.aborted) {
-      for (const f of await writeManifests(plan, config, deps.store, state)) {
+      for (const f of await writeManifests(plan, config, deps.store, state, deps.signal)) {
         deps.logger.error(`Error writing the manifest of ${f.path}: ${f.error}`);
         result.failures.push(f);
       }

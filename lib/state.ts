@@ -5,7 +5,13 @@
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { join } from "node:path";
-import { type RunRecord, stateKey, type StateLookup, type StateStore } from "./ports.ts";
+import {
+  type OpenUpload,
+  type RunRecord,
+  stateKey,
+  type StateLookup,
+  type StateStore,
+} from "./ports.ts";
 import type { StateRow } from "./types.ts";
 
 const SCHEMA = `
@@ -31,6 +37,12 @@ CREATE TABLE IF NOT EXISTS runs (
   bytes_uploaded INTEGER NOT NULL,
   duration_ms INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS open_uploads (
+  upload_id TEXT PRIMARY KEY,
+  bucket TEXT NOT NULL,
+  key TEXT NOT NULL,
+  started_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
 `;
 
 const COLUMNS = "bucket, key, size, mtime_ms, ctime_ms, ino, sha256, recorded_at_ms";
@@ -260,6 +272,32 @@ export class SqliteStateStore implements StateStore {
       run.bytesUploaded,
       run.durationMs,
     );
+  }
+
+  /** Multipart uploads journaled by the store and still open, oldest first. */
+  openUploads(): OpenUpload[] {
+    try {
+      return this.#db.prepare(
+        `SELECT bucket, key, upload_id FROM open_uploads ORDER BY started_at_ms, upload_id`,
+      ).all().map((r) => ({
+        bucket: String(r.bucket),
+        key: String(r.key),
+        uploadId: String(r.upload_id),
+      }));
+    } catch {
+      return []; // a read-only view of an older database without the table
+    }
+  }
+
+  /** Written at once (not batched): it must be on disk before the upload's first part. */
+  addOpenUpload(u: OpenUpload): void {
+    this.#db.prepare(
+      `INSERT OR REPLACE INTO open_uploads (upload_id, bucket, key, started_at_ms) VALUES (?, ?, ?, ?)`,
+    ).run(u.uploadId, u.bucket, u.key, Date.now());
+  }
+
+  removeOpenUpload(uploadId: string): void {
+    this.#db.prepare(`DELETE FROM open_uploads WHERE upload_id = ?`).run(uploadId);
   }
 
   close(): void {

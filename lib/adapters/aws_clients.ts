@@ -3,6 +3,12 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SNSClient } from "@aws-sdk/client-sns";
 import type { AwsConfig } from "../config.ts";
 import { ConfigError } from "../errors.ts";
+import {
+  attachTransport,
+  CONNECT_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  RequestCounter,
+} from "./http_transport.ts";
 
 /** Region from the config, else the SDK's environment variables; a clear error when neither. */
 export function resolveRegion(aws: AwsConfig, env: Record<string, string | undefined>): string {
@@ -12,12 +18,29 @@ export function resolveRegion(aws: AwsConfig, env: Record<string, string | undef
   throw new ConfigError(`'aws.region' is not set (set it in the config or in $AWS_REGION)`);
 }
 
+/**
+ * How long a request may make no progress (see http_transport.ts): 60 s, or
+ * $S3BACKUP_IDLE_TIMEOUT seconds (tests shorten it to provoke stalls quickly).
+ */
+export function idleTimeoutMs(env: Record<string, string | undefined>): number {
+  const raw = env.S3BACKUP_IDLE_TIMEOUT;
+  if (raw === undefined || raw === "") return DEFAULT_IDLE_TIMEOUT_MS;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) {
+    throw new ConfigError(
+      `$S3BACKUP_IDLE_TIMEOUT = '${raw}' must be a number of seconds from 0 to 3600`,
+    );
+  }
+  return Math.ceil(seconds * 1000);
+}
+
 function common(aws: AwsConfig, env: Record<string, string | undefined>) {
   return {
     region: resolveRegion(aws, env),
     endpoint: aws.endpoint,
-    // Standard retry mode: exponential backoff with jitter on throttles, 5xx and resets.
+    // Standard retry mode: exponential backoff with jitter on throttles, 5xx, resets, timeouts.
     maxAttempts: 5,
+    requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS },
   };
 }
 
@@ -52,8 +75,15 @@ function buildUserAgentOnce<
   return client;
 }
 
-export function createS3Client(aws: AwsConfig, env: Record<string, string | undefined>): S3Client {
-  return buildUserAgentOnce(
+/** An S3 client that counts the HTTP requests it sends, by operation, retries included. */
+export type CountingS3Client = S3Client & { requestCounts(): Record<string, number> };
+
+export function createS3Client(
+  aws: AwsConfig,
+  env: Record<string, string | undefined>,
+): CountingS3Client {
+  const idleMs = idleTimeoutMs(env);
+  const client = buildUserAgentOnce(
     new S3Client({
       ...common(aws, env),
       forcePathStyle: aws.forcePathStyle,
@@ -64,11 +94,16 @@ export function createS3Client(aws: AwsConfig, env: Record<string, string | unde
       responseChecksumValidation: "WHEN_REQUIRED",
     }),
   );
+  const counter = new RequestCounter();
+  attachTransport(client, counter, idleMs);
+  return Object.assign(client, { requestCounts: () => counter.snapshot() });
 }
 
 export function createSnsClient(
   aws: AwsConfig,
   env: Record<string, string | undefined>,
 ): SNSClient {
-  return buildUserAgentOnce(new SNSClient(common(aws, env)));
+  const client = buildUserAgentOnce(new SNSClient(common(aws, env)));
+  attachTransport(client, new RequestCounter(), idleTimeoutMs(env));
+  return client;
 }

@@ -28,7 +28,7 @@ export function idleTimeoutMs(env: Record<string, string | undefined>): number {
   const seconds = Number(raw);
   if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) {
     throw new ConfigError(
-      `$S3BACKUP_IDLE_TIMEOUT = '${raw}' must be a number of seconds from 0 to 3600`,
+      `$S3BACKUP_IDLE_TIMEOUT = '${raw}' must be a number of seconds above 0, at most 3600`,
     );
   }
   return Math.ceil(seconds * 1000);

@@ -12,7 +12,8 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
 } from "@aws-sdk/client-s3";
-import { createS3Client } from "./aws_clients.ts";
+import { createS3Client, idleTimeoutMs } from "./aws_clients.ts";
+import { DEFAULT_IDLE_TIMEOUT_MS } from "./http_transport.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const MiB = 1024 * 1024;
@@ -212,5 +213,19 @@ Deno.test("transport: retries after 503 SlowDown are counted one by one", opts, 
   } finally {
     s3.destroy();
     await throttling.close();
+  }
+});
+
+Deno.test("idleTimeoutMs: 60 s, or $S3BACKUP_IDLE_TIMEOUT seconds; nonsense is a config error", () => {
+  assert.equal(idleTimeoutMs({}), DEFAULT_IDLE_TIMEOUT_MS);
+  assert.equal(DEFAULT_IDLE_TIMEOUT_MS, 60_000);
+  assert.equal(idleTimeoutMs({ S3BACKUP_IDLE_TIMEOUT: "" }), 60_000);
+  assert.equal(idleTimeoutMs({ S3BACKUP_IDLE_TIMEOUT: "2.5" }), 2500);
+  for (const bad of ["0", "-1", "abc", "1e9", "Infinity"]) {
+    assert.throws(() => idleTimeoutMs({ S3BACKUP_IDLE_TIMEOUT: bad }), {
+      name: "ConfigError",
+      message:
+        `$S3BACKUP_IDLE_TIMEOUT = '${bad}' must be a number of seconds above 0, at most 3600`,
+    });
   }
 });

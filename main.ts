@@ -53,12 +53,12 @@ function write(stream: typeof Deno.stdout, text: string): void {
   while (off < bytes.length) off += stream.writeSync(bytes.subarray(off));
 }
 
-/** Shared setup: config, logger, warnings about risky settings, the store. */
-function setup(configFlag: string | undefined, logger: Logger) {
+/** Shared setup: config, logger, warnings about risky settings, the store (cut by `signal`). */
+function setup(configFlag: string | undefined, logger: Logger, signal?: AbortSignal) {
   const config = loadConfig(configFlag);
   const env = Deno.env.toObject();
   for (const warning of plainHttpWarnings(config.aws, env)) logger.warn(warning);
-  const store = new S3Store(createS3Client(config.aws, env));
+  const store = new S3Store(createS3Client(config.aws, env), { signal });
   return { config, env, store };
 }
 
@@ -90,13 +90,14 @@ async function runCommand(opts: {
     ? new ProgressDisplay((text) => write(Deno.stderr, text))
     : undefined;
   const logger = createStderrLogger("info", progress && ((line) => progress.log(line)));
-  const { config, env, store } = setup(opts.config, logger);
+  const controller = signalController();
+  const { config, env, store } = setup(opts.config, logger, controller.signal);
   const dryRun = opts.dryRun ?? false;
   // A dry run sends nothing: no report, no ping.
   const reporting = opts.notify && !dryRun;
   const topic = config.aws.snsTopicArn;
   const notifier = topic && reporting
-    ? new SnsNotifier(createSnsClient(config.aws, env), topic)
+    ? new SnsNotifier(createSnsClient(config.aws, env), topic, controller.signal)
     : undefined;
   const pingUrl = config.notify.pingUrl;
   const heartbeat = pingUrl && reporting
@@ -108,7 +109,6 @@ async function runCommand(opts: {
     }
     : undefined;
   const host = hostname();
-  const controller = signalController();
   const result = await runBackup(config, {
     store,
     notifier,

@@ -1,4 +1,6 @@
 /** Exit codes of the CLI contract (SPEC.md). */
+import { redactUserinfo } from "./redact.ts";
+
 export const ExitCode = {
   ok: 0,
   partial: 1,
@@ -13,7 +15,7 @@ export const ExitCode = {
 /** An error that aborts a command; it carries the exit code main.ts returns. */
 export class S3BackupError extends Error {
   constructor(message: string, readonly exitCode: number) {
-    super(message);
+    super(redactUserinfo(message));
     this.name = new.target.name;
   }
 }
@@ -76,6 +78,10 @@ const GENERIC_MESSAGE = /^(|UnknownError|Unknown|Error|null|undefined|[0-9]{3})$
  * when the message says nothing (`InvalidAccessKeyId (HTTP 403)` instead of `UnknownError`).
  */
 export function describeError(err: unknown): string {
+  return redactUserinfo(describe(err));
+}
+
+function describe(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const e = err as Error & ServiceErrorFields;
   const status = e.$metadata?.httpStatusCode;

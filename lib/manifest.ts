@@ -53,6 +53,7 @@ export async function putManifest(
   bucket: string,
   key: string,
   bytes: Uint8Array,
+  signal?: AbortSignal,
 ) {
   const digest = digestBytes(bytes, Math.max(DEFAULT_PART_SIZE, bytes.length));
   await store.put({
@@ -63,6 +64,7 @@ export async function putManifest(
     digest,
     contentType: "application/gzip",
     metadata: { sha256: digest.sha256Hex },
+    signal,
   });
 }
 

@@ -68,6 +68,22 @@ export interface GetResult extends ObjectHead {
 
 export type RestoreRequestOutcome = "started" | "in-progress" | "ready";
 
+/** A multipart upload that was created and not yet completed or aborted. */
+export interface OpenUpload {
+  bucket: string;
+  key: string;
+  uploadId: string;
+}
+
+/**
+ * Where a store notes its multipart uploads while they are open (the local state): a run killed
+ * with kill -9 leaves their ids for the next run to abort (see open_uploads.ts).
+ */
+export interface UploadJournal {
+  addOpenUpload(upload: OpenUpload): void;
+  removeOpenUpload(uploadId: string): void;
+}
+
 export interface ObjectStore {
   /** Every object under prefix, in key order. */
   list(bucket: string, prefix: string): AsyncIterable<RemoteObject>;
@@ -86,6 +102,10 @@ export interface ObjectStore {
   ): Promise<RestoreRequestOutcome>;
   /** Requests sent so far, by S3 operation name (what the run cost). */
   requestCounts(): Record<string, number>;
+  /** Journals the multipart uploads this store opens from now on (absent: nothing to track). */
+  trackUploads?(journal: UploadJournal): void;
+  /** Aborts a multipart upload; "gone" when it no longer exists. */
+  abortUpload?(bucket: string, key: string, uploadId: string): Promise<"aborted" | "gone">;
 }
 
 /**
@@ -116,6 +136,10 @@ export interface StateStore {
   recordRun?(run: RunRecord): void;
   /** What went wrong with the state so far (damage, failed writes); never throws. */
   health?(): StateHealth;
+  /** Multipart uploads journaled and not yet completed or aborted (absent: none kept). */
+  openUploads?(): OpenUpload[];
+  addOpenUpload?(upload: OpenUpload): void;
+  removeOpenUpload?(uploadId: string): void;
   close(): void;
 }
 

@@ -28,6 +28,7 @@ import {
   readManifest,
 } from "./manifest.ts";
 import { objectKey } from "./routing.ts";
+import { prepareUploads } from "./open_uploads.ts";
 
 /**
  * Writes each bucket's manifest when its key set changed since the last one written. Files under
@@ -40,6 +41,7 @@ async function writeManifests(
   config: Config,
   store: ObjectStore,
   state: StateStore,
+  signal?: AbortSignal,
 ): Promise<PathFailure[]> {
   const failures: PathFailure[] = [];
   const key = manifestKey(config.keyPrefix);
@@ -59,7 +61,7 @@ async function writeManifests(
       }
       const fingerprint = manifestFingerprint(keys);
       if (state.getMeta(name) === fingerprint) continue;
-      await putManifest(store, bucket, key, encodeManifest(keys));
+      await putManifest(store, bucket, key, encodeManifest(keys), signal);
       state.setMeta(name, fingerprint);
     } catch (err) {
       failures.push({ path: `s3://${bucket}/${key}`, error: describeError(err) });
@@ -259,6 +261,7 @@ export async function runBackup(
     checkSource(config.source);
     lock = deps.acquireLock();
     state = deps.openState();
+    if (!opts.dryRun) await prepareUploads(deps.store, state, deps.logger, deps.signal);
     const plan = await planRun(config, deps, state, opts);
     const unlistable = bucketFailures(plan, config);
     deps.onPlan?.(plan);
@@ -273,7 +276,7 @@ export async function runBackup(
     } else {
       const result = await executePlan(plan, { ...deps, state }, opts.concurrency, deps.signal);
       if (!deps.signal?.aborted) {
-        for (const f of await writeManifests(plan, config, deps.store, state)) {
+        for (const f of await writeManifests(plan, config, deps.store, state, deps.signal)) {
           deps.logger.error(`Error writing the manifest of ${f.path}: ${f.error}`);
           result.failures.push(f);
         }

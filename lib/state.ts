@@ -6,6 +6,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { dirname, join } from "node:path";
 import {
+  type OpenUpload,
   type RunRecord,
   type StateHealth,
   stateKey,
@@ -38,6 +39,12 @@ CREATE TABLE IF NOT EXISTS runs (
   bytes_uploaded INTEGER NOT NULL,
   duration_ms INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS open_uploads (
+  upload_id TEXT PRIMARY KEY,
+  bucket TEXT NOT NULL,
+  key TEXT NOT NULL,
+  started_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
 `;
 
 const COLUMNS = "bucket, key, size, mtime_ms, ctime_ms, ino, sha256, recorded_at_ms";
@@ -280,6 +287,39 @@ export class SqliteStateStore implements StateStore {
         run.bytesUploaded,
         run.durationMs,
       );
+    }, 0);
+  }
+
+  /** Multipart uploads journaled by the store and still open, oldest first. */
+  openUploads(): OpenUpload[] {
+    try {
+      const sql =
+        `SELECT bucket, key, upload_id FROM open_uploads ORDER BY started_at_ms, upload_id`;
+      return this.#db.read(
+        () =>
+          this.#db.prepare(sql).all().map((r) => ({
+            bucket: String(r.bucket),
+            key: String(r.key),
+            uploadId: String(r.upload_id),
+          })),
+        [],
+      );
+    } catch {
+      return []; // a read-only view of an older database without the table
+    }
+  }
+
+  addOpenUpload(u: OpenUpload): void {
+    this.#db.write(() => {
+      this.#db.prepare(
+        `INSERT OR REPLACE INTO open_uploads (upload_id, bucket, key, started_at_ms) VALUES (?, ?, ?, ?)`,
+      ).run(u.uploadId, u.bucket, u.key, Date.now());
+    }, 0);
+  }
+
+  removeOpenUpload(uploadId: string): void {
+    this.#db.write(() => {
+      this.#db.prepare(`DELETE FROM open_uploads WHERE upload_id = ?`).run(uploadId);
     }, 0);
   }
 

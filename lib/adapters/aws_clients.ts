@@ -3,6 +3,12 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { type AwsConfig, isHttpUrl } from "../config.ts";
 import { ConfigError } from "../errors.ts";
+import {
+  attachTransport,
+  CONNECT_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  RequestCounter,
+} from "./http_transport.ts";
 
 type Env = Record<string, string | undefined>;
 
@@ -61,14 +67,31 @@ export function resolveRegion(aws: AwsConfig, env: Env): string {
   throw new ConfigError(`'aws.region' is not set (set it in the config or in $AWS_REGION)`);
 }
 
+/**
+ * How long a request may make no progress (see http_transport.ts): 60 s, or
+ * $S3BACKUP_IDLE_TIMEOUT seconds (tests shorten it to provoke stalls quickly).
+ */
+export function idleTimeoutMs(env: Record<string, string | undefined>): number {
+  const raw = env.S3BACKUP_IDLE_TIMEOUT;
+  if (raw === undefined || raw === "") return DEFAULT_IDLE_TIMEOUT_MS;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) {
+    throw new ConfigError(
+      `$S3BACKUP_IDLE_TIMEOUT = '${raw}' must be a number of seconds above 0, at most 3600`,
+    );
+  }
+  return Math.ceil(seconds * 1000);
+}
+
 function common(aws: AwsConfig, env: Env, endpoint: Endpoint | undefined) {
   return {
     region: resolveRegion(aws, env),
     endpoint: endpoint?.url,
     // The SDK reads credentials and settings of this profile (not $AWS_PROFILE, which stays as is).
     profile: aws.profile,
-    // Standard retry mode: exponential backoff with jitter on throttles, 5xx and resets.
+    // Standard retry mode: exponential backoff with jitter on throttles, 5xx, resets, timeouts.
     maxAttempts: 5,
+    requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS },
   };
 }
 
@@ -103,9 +126,13 @@ function buildUserAgentOnce<
   return client;
 }
 
-export function createS3Client(aws: AwsConfig, env: Env): S3Client {
+/** An S3 client that counts the HTTP requests it sends, by operation, retries included. */
+export type CountingS3Client = S3Client & { requestCounts(): Record<string, number> };
+
+export function createS3Client(aws: AwsConfig, env: Env): CountingS3Client {
   const endpoint = resolveEndpoints(aws, env).s3;
-  return buildUserAgentOnce(
+  const idleMs = idleTimeoutMs(env);
+  const client = buildUserAgentOnce(
     new S3Client({
       ...common(aws, env, endpoint),
       // A custom endpoint (MinIO, RGW, a local server) rarely resolves bucket.host names.
@@ -117,8 +144,15 @@ export function createS3Client(aws: AwsConfig, env: Env): S3Client {
       responseChecksumValidation: "WHEN_REQUIRED",
     }),
   );
+  const counter = new RequestCounter();
+  attachTransport(client, counter, idleMs);
+  return Object.assign(client, { requestCounts: () => counter.snapshot() });
 }
 
 export function createSnsClient(aws: AwsConfig, env: Env): SNSClient {
-  return buildUserAgentOnce(new SNSClient(common(aws, env, resolveEndpoints(aws, env).sns)));
+  const client = buildUserAgentOnce(
+    new SNSClient(common(aws, env, resolveEndpoints(aws, env).sns)),
+  );
+  attachTransport(client, new RequestCounter(), idleTimeoutMs(env));
+  return client;
 }

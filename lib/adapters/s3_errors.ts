@@ -46,3 +46,45 @@ export function isRetryableUploadError(err: unknown): boolean {
   }
   return status === undefined && RETRYABLE_NETWORK.has(e?.code ?? "");
 }
+
+/** The error a request cut by `signal` fails with: an AbortError naming why (e.g. SIGTERM). */
+export function abortReason(signal: AbortSignal): Error {
+  const reason = signal.reason;
+  const why = reason instanceof Error
+    ? (reason.name === "TimeoutError" ? "timed out" : reason.message)
+    : String(reason ?? "aborted");
+  return Object.assign(new Error(`aborted: ${why}`), { name: "AbortError" });
+}
+
+/**
+ * `promise`, or a rejection as soon as `signal` aborts, whichever comes first. The SDK waits out
+ * a retry's backoff (seconds under throttling) before it looks at the signal again.
+ */
+export async function untilAborted<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return await promise;
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(abortReason(signal));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  promise.catch(() => {}); // it may still reject after the race was lost
+  try {
+    return await Promise.race([promise, aborted]);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Waits `ms`, or less when `signal` aborts (the caller then sees signal.aborted). */
+export function sleepUnlessAborted(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}

@@ -1,13 +1,11 @@
 /**
  * ObjectStore over the AWS SDK v3. Translates SDK errors (a missing object is undefined),
- * counts requests by operation (retries included), and uploads with checksums S3 verifies on
- * receipt: Content-MD5 on every PUT and part (checked by S3 and by S3-compatible servers) and
- * x-amz-checksum-sha256 on single PUTs (checked by AWS S3).
+ * reports the requests its client's transport counted, and uploads with checksums S3 verifies
+ * on receipt: Content-MD5 on every PUT and part (checked by S3 and by S3-compatible servers) and
+ * x-amz-checksum-sha256 on single PUTs (checked by AWS S3). Every request carries the store's
+ * abort signal (SIGINT/SIGTERM) besides its own. Multipart uploads: s3_multipart.ts.
  */
 import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -15,10 +13,8 @@ import {
   PutObjectCommand,
   RestoreObjectCommand,
   type S3Client,
-  UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import type { Readable } from "node:stream";
-import { createHash } from "node:crypto";
 import type {
   GetResult,
   ObjectHead,
@@ -27,20 +23,28 @@ import type {
   PutRequest,
   PutResult,
   RestoreRequestOutcome,
+  UploadJournal,
 } from "../ports.ts";
 import type { RemoteObject } from "../types.ts";
-import { forEachPool, Semaphore } from "../pool.ts";
+import { Semaphore } from "../pool.ts";
 import { parseListPagesOf } from "./list_xml.ts";
 import {
+  abortReason,
   isNotFound,
   isRetryableUploadError,
   restoreState,
   type SdkError,
+  sleepUnlessAborted,
+  untilAborted,
   UPLOAD_ATTEMPTS,
 } from "./s3_errors.ts";
+import { abortUpload, type MultipartContext, putMultipart } from "./s3_multipart.ts";
 
-/** The part of S3Client the adapter uses; tests pass a fake that records commands. */
-export type S3Sender = Pick<S3Client, "send">;
+/**
+ * The part of S3Client the adapter uses, and the requests its transport sent by operation
+ * (createS3Client counts them; tests pass a fake that records commands).
+ */
+export type S3Sender = Pick<S3Client, "send"> & { requestCounts?(): Record<string, number> };
 
 export interface S3StoreOptions {
   /** Send x-amz-checksum-sha256 with uploads (AWS S3 verifies it; RGW 16 ignores it). */
@@ -49,6 +53,8 @@ export interface S3StoreOptions {
   partConcurrency?: number;
   /** Parts held in memory at once across all uploads (each up to the part size, 8 MiB). */
   partsInMemory?: number;
+  /** Aborts every request of this store (the run's SIGINT/SIGTERM). */
+  signal?: AbortSignal;
 }
 
 /** 8 parts of 8 MiB: 64 MiB of part buffers however many large files upload at once. */
@@ -56,10 +62,6 @@ export const DEFAULT_PARTS_IN_MEMORY = 8;
 
 function etagOf(v: string | undefined): string | undefined {
   return v ? v.replace(/"/g, "") : undefined;
-}
-
-function md5Base64(bytes: Uint8Array): string {
-  return createHash("md5").update(bytes).digest("base64");
 }
 
 /** The fields HeadObject and GetObject share. */
@@ -90,47 +92,57 @@ function toHead(key: string, out: ObjectOutput): ObjectHead {
 
 export class S3Store implements ObjectStore {
   readonly #client: S3Sender;
-  readonly #counts: Record<string, number> = {};
   readonly #sha256: boolean;
   readonly #partConcurrency: number;
   readonly #partSlots: Semaphore;
+  readonly #signal?: AbortSignal;
+  #journal?: UploadJournal;
 
   constructor(client: S3Sender, opts: S3StoreOptions = {}) {
     this.#client = client;
     this.#sha256 = opts.sha256Checksums ?? true;
     this.#partConcurrency = opts.partConcurrency ?? 4;
     this.#partSlots = new Semaphore(opts.partsInMemory ?? DEFAULT_PARTS_IN_MEMORY);
+    this.#signal = opts.signal;
   }
 
+  /** Counted by the client's transport: every HTTP attempt, SDK retries and ours included. */
   requestCounts(): Record<string, number> {
-    return { ...this.#counts };
+    return this.#client.requestCounts?.() ?? {};
   }
 
-  /** Sends a command, counting every attempt (the SDK retries throttles and 5xx). */
-  async #send<T>(op: string, command: unknown, signal?: AbortSignal): Promise<T> {
-    try {
-      // deno-lint-ignore no-explicit-any
-      const out = await this.#client.send(command as any, signal ? { abortSignal: signal } : {}) as
-        & T
-        & SdkError;
-      this.#counts[op] = (this.#counts[op] ?? 0) + (out?.$metadata?.attempts ?? 1);
-      return out;
-    } catch (err) {
-      this.#counts[op] = (this.#counts[op] ?? 0) + ((err as SdkError)?.$metadata?.attempts ?? 1);
-      throw err;
-    }
+  trackUploads(journal: UploadJournal): void {
+    this.#journal = journal;
+  }
+
+  /** The store's signal and the call's, whichever aborts first. */
+  #signalFor(call?: AbortSignal): AbortSignal | undefined {
+    if (!call) return this.#signal;
+    return this.#signal ? AbortSignal.any([this.#signal, call]) : call;
+  }
+
+  /**
+   * Sends a command under `signal`. It rejects as soon as the signal aborts, even while the SDK
+   * waits out a retry's backoff (up to seconds under throttling).
+   */
+  async #send<T>(command: unknown, signal: AbortSignal | undefined): Promise<T> {
+    if (signal?.aborted) throw abortReason(signal);
+    // deno-lint-ignore no-explicit-any
+    const sending = this.#client.send(command as any, signal ? { abortSignal: signal } : {});
+    return await untilAborted(sending, signal) as T;
   }
 
   /**
    * Sends an upload whose body is a stream, retrying like the SDK would (it refuses to retry a
    * streamed body): `make` builds the command with a fresh stream each attempt.
    */
-  async #sendUpload<T>(op: string, make: () => unknown, signal?: AbortSignal): Promise<T> {
+  async #sendUpload<T>(make: () => unknown, call?: AbortSignal): Promise<T> {
+    const signal = this.#signalFor(call);
     let attempts = 0;
     while (true) {
       const command = make() as { input?: { Body?: { destroy?: () => void } } };
       try {
-        return await this.#send<T>(op, command, signal);
+        return await this.#send<T>(command, signal);
       } catch (err) {
         command.input?.Body?.destroy?.(); // close the file a failed attempt may not have read
         attempts += (err as SdkError)?.$metadata?.attempts ?? 1;
@@ -138,7 +150,7 @@ export class S3Store implements ObjectStore {
           throw err;
         }
         // Exponential backoff with full jitter, as the SDK's standard mode (base 100 ms).
-        await new Promise((r) => setTimeout(r, Math.random() * 100 * 2 ** attempts));
+        await sleepUnlessAborted(Math.random() * 100 * 2 ** attempts, signal);
       }
     }
   }
@@ -159,7 +171,7 @@ export class S3Store implements ObjectStore {
         >;
         IsTruncated?: boolean;
         NextContinuationToken?: string;
-      }>("ListObjectsV2", command);
+      }>(command, this.#signal);
       const page = fast.page ?? {
         objects: (out.Contents ?? []).map((o) => ({
           key: o.Key!,
@@ -179,8 +191,8 @@ export class S3Store implements ObjectStore {
   async head(bucket: string, key: string, versionId?: string): Promise<ObjectHead | undefined> {
     try {
       const out = await this.#send<ObjectOutput>(
-        "HeadObject",
         new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }),
+        this.#signal,
       );
       return toHead(key, out);
     } catch (err) {
@@ -196,7 +208,6 @@ export class S3Store implements ObjectStore {
 
   async #putSingle(req: PutRequest): Promise<PutResult> {
     const out = await this.#sendUpload<{ ETag?: string; VersionId?: string }>(
-      "PutObject",
       () =>
         new PutObjectCommand({
           Bucket: req.bucket,
@@ -208,89 +219,36 @@ export class S3Store implements ObjectStore {
           ContentType: req.contentType,
           Metadata: req.metadata,
         }),
+      req.signal,
     );
     return { etag: etagOf(out.ETag), versionId: out.VersionId };
   }
 
   async #putMultipart(req: PutRequest): Promise<PutResult> {
-    const created = await this.#send<{ UploadId?: string }>(
-      "CreateMultipartUpload",
-      new CreateMultipartUploadCommand({
-        Bucket: req.bucket,
-        Key: req.key,
-        ContentType: req.contentType,
-        Metadata: req.metadata,
-      }),
-    );
-    const uploadId = created.UploadId!;
-    const { partSize, parts } = req.digest;
-    const done: Array<{ PartNumber: number; ETag?: string }> = [];
-    try {
-      await forEachPool(parts, this.#partConcurrency, async (part, i) => {
-        if (req.signal?.aborted) throw new Error("aborted");
-        const start = i * partSize;
-        // In memory when the caller can read ranges: one 8 MiB body instead of a piped stream
-        // (1 GiB: see README, Performance); partsInMemory bounds the buffers held process-wide.
-        const release = req.read ? await this.#partSlots.acquire() : undefined;
-        let out: { ETag?: string };
-        try {
-          if (req.signal?.aborted) throw new Error("aborted");
-          const bytes = req.read ? await req.read(start, start + part.size) : undefined;
-          const md5 = part.md5Base64 ?? (bytes && md5Base64(bytes));
-          if (md5 === undefined) throw new Error(`part ${i + 1} has no MD5 and cannot be read`);
-          out = await this.#sendUpload<{ ETag?: string }>(
-            "UploadPart",
-            () =>
-              new UploadPartCommand({
-                Bucket: req.bucket,
-                Key: req.key,
-                UploadId: uploadId,
-                PartNumber: i + 1,
-                Body: bytes ?? req.open(start, start + part.size) as Readable,
-                ContentLength: part.size,
-                ContentMD5: md5,
-              }),
-            // SIGINT/SIGTERM: parts in flight are cut off, then the upload is aborted below.
-            req.signal,
-          );
-        } finally {
-          release?.();
-        }
-        done[i] = { PartNumber: i + 1, ETag: out.ETag };
-      }, req.signal);
-      if (req.signal?.aborted || done.filter(Boolean).length !== parts.length) {
-        throw new Error("upload aborted");
-      }
-      req.assertUnchanged?.();
-      const out = await this.#send<{ ETag?: string; VersionId?: string }>(
-        "CompleteMultipartUpload",
-        new CompleteMultipartUploadCommand({
-          Bucket: req.bucket,
-          Key: req.key,
-          UploadId: uploadId,
-          MultipartUpload: { Parts: done },
-        }),
-      );
-      return { etag: etagOf(out.ETag), versionId: out.VersionId };
-    } catch (err) {
-      // Never leave a half-uploaded object billing in the bucket.
-      await this.#send(
-        "AbortMultipartUpload",
-        new AbortMultipartUploadCommand({
-          Bucket: req.bucket,
-          Key: req.key,
-          UploadId: uploadId,
-        }),
-      ).catch(() => {});
-      throw err;
-    }
+    return await putMultipart(this.#multipart(this.#signalFor(req.signal)), req);
+  }
+
+  abortUpload(bucket: string, key: string, uploadId: string): Promise<"aborted" | "gone"> {
+    return abortUpload(this.#multipart(this.#signal), bucket, key, uploadId);
+  }
+
+  #multipart(signal: AbortSignal | undefined): MultipartContext {
+    return {
+      send: (command, signal) => this.#send(command, signal),
+      sendUpload: (make, call) => this.#sendUpload(make, call),
+      storeSignal: this.#signal,
+      signal,
+      partConcurrency: this.#partConcurrency,
+      partSlots: this.#partSlots,
+      journal: this.#journal,
+    };
   }
 
   async get(bucket: string, key: string, versionId?: string): Promise<GetResult | undefined> {
     try {
       const out = await this.#send<ObjectOutput & { Body?: unknown }>(
-        "GetObject",
         new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }),
+        this.#signal,
       );
       return { ...toHead(key, out), body: out.Body as Readable };
     } catch (err) {
@@ -319,13 +277,13 @@ export class S3Store implements ObjectStore {
         NextKeyMarker?: string;
         NextVersionIdMarker?: string;
       }>(
-        "ListObjectVersions",
         new ListObjectVersionsCommand({
           Bucket: bucket,
           Prefix: prefix || undefined,
           KeyMarker: keyMarker,
           VersionIdMarker: versionMarker,
         }),
+        this.#signal,
       );
       const page: ObjectVersion[] = [];
       const add = (v: V, isDeleteMarker: boolean) =>
@@ -364,7 +322,6 @@ export class S3Store implements ObjectStore {
   ): Promise<RestoreRequestOutcome> {
     try {
       const out = await this.#send<{ $metadata?: { httpStatusCode?: number } }>(
-        "RestoreObject",
         new RestoreObjectCommand({
           Bucket: bucket,
           Key: key,
@@ -374,6 +331,7 @@ export class S3Store implements ObjectStore {
             GlacierJobParameters: { Tier: opts.tier as "Standard" | "Bulk" | "Expedited" },
           },
         }),
+        this.#signal,
       );
       return out.$metadata?.httpStatusCode === 200 ? "ready" : "started";
     } catch (err) {

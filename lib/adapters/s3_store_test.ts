@@ -323,7 +323,7 @@ Deno.test("S3Store.put: a failing UploadPart aborts the multipart upload and ret
   assert.equal(store.requestCounts().UploadPart, 1 + 5);
 });
 
-Deno.test("S3Store.requestCounts counts every attempt by operation, failures included", async () => {
+Deno.test("S3Store.requestCounts is what the client's transport counted", async () => {
   const fake = new FakeSdkClient({
     ListObjectsV2Command: () => ({ IsTruncated: false, $metadata: { attempts: 3 } }),
     HeadObjectCommand: () => {
@@ -339,9 +339,11 @@ Deno.test("S3Store.requestCounts counts every attempt by operation, failures inc
   const bytes = Buffer.from("abc");
   await store.put(putRequest(bytes, digestBytes(bytes, 1024)));
   assert.deepEqual(store.requestCounts(), { ListObjectsV2: 3, HeadObject: 4, PutObject: 1 });
-  // A copy: the caller cannot change the store's counters.
+  // A copy: the caller cannot change the counters.
   store.requestCounts().PutObject = 99;
   assert.equal(store.requestCounts().PutObject, 1);
+  // A client without a transport count (no requestCounts) reports none.
+  assert.deepEqual(new S3Store({ send: fake.send.bind(fake) } as S3Sender).requestCounts(), {});
 });
 
 Deno.test("S3Store.listVersions merges versions and delete markers, newest first per key", async () => {
@@ -443,4 +445,23 @@ Deno.test("S3Store.requestRestore maps 202/200/RestoreAlreadyInProgress", async 
       });
     });
   }
+});
+
+Deno.test("S3Store: the store's signal cuts every request, even one waiting out a retry", async () => {
+  const controller = new AbortController();
+  let calls = 0;
+  const fake = new FakeSdkClient({
+    // Like the SDK in a throttling backoff: the answer comes only much later.
+    ListObjectsV2Command: () => {
+      calls++;
+      return new Promise((r) => setTimeout(() => r({ IsTruncated: false }), 2000));
+    },
+  });
+  const store = storeOver(fake, { signal: controller.signal });
+  setTimeout(() => controller.abort("SIGTERM"), 50);
+  const t0 = performance.now();
+  await assert.rejects(collect(store.list("bkt", "")), { name: "AbortError", message: /SIGTERM/ });
+  assert.ok(performance.now() - t0 < 1000, "rejected at the signal, not when the SDK gave up");
+  await assert.rejects(store.head("bkt", "k"), { name: "AbortError" });
+  assert.equal(calls, 1, "nothing is sent once the signal aborted");
 });

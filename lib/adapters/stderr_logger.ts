@@ -6,6 +6,7 @@
  */
 import type { Logger } from "../ports.ts";
 import { oneLine } from "../report.ts";
+import { redactUserinfo } from "../redact.ts";
 
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
 
@@ -87,7 +88,7 @@ export function createStderrLogger(
   const lowest = RANK[level];
   const emit = (recordLevel: Level, message: string) => {
     if (RANK[recordLevel] < lowest) return;
-    out.write(formatLine(recordLevel, message));
+    out.write(formatLine(recordLevel, redactUserinfo(message))); // an endpoint's credentials never get out
     if (RANK[recordLevel] > RANK.info) out.flush();
   };
   return {

@@ -1,7 +1,9 @@
 /**
  * A fake AWS SDK v3 client: records every command it is sent (class name and input) and
  * answers from per-command handlers. A handler returns the response (merged over a default
- * `$metadata` of HTTP 200, 1 attempt) or throws an SDK-shaped error (see s3Error).
+ * `$metadata` of HTTP 200, 1 attempt) or throws an SDK-shaped error (see s3Error). Like the
+ * real client's transport, it counts requests by operation: `$metadata.attempts` of each
+ * answer or error (the attempts the SDK would have sent), else one.
  */
 import { Buffer } from "node:buffer";
 import type { Readable } from "node:stream";
@@ -20,6 +22,7 @@ export class FakeSdkClient {
   readonly sent: SentCommand[] = [];
   readonly #handlers = new Map<string, Handler>();
   readonly #calls = new Map<string, number>();
+  readonly #attempts: Record<string, number> = {};
 
   constructor(handlers: Record<string, Handler> = {}) {
     for (const [name, h] of Object.entries(handlers)) this.#handlers.set(name, h);
@@ -38,12 +41,27 @@ export class FakeSdkClient {
     this.#calls.set(name, n + 1);
     const handler = this.#handlers.get(name);
     if (handler === undefined) throw new Error(`FakeSdkClient: no handler for ${name}`);
-    const out = await handler(command.input, n);
-    const meta = (out as { $metadata?: object } | undefined)?.$metadata;
+    const op = name.replace(/Command$/, "");
+    const count = (meta?: { attempts?: number }) =>
+      this.#attempts[op] = (this.#attempts[op] ?? 0) + (meta?.attempts ?? 1);
+    let out: unknown;
+    try {
+      out = await handler(command.input, n);
+    } catch (err) {
+      count((err as { $metadata?: { attempts?: number } })?.$metadata);
+      throw err;
+    }
+    const meta = (out as { $metadata?: { attempts?: number } } | undefined)?.$metadata;
+    count(meta);
     return {
       ...(out as object | undefined),
       $metadata: { httpStatusCode: 200, attempts: 1, ...meta },
     };
+  }
+
+  /** Requests by operation, as the real client's transport counts them. */
+  requestCounts(): Record<string, number> {
+    return { ...this.#attempts };
   }
 
   /** Names of the commands sent, in order. */

@@ -1,14 +1,14 @@
 /**
  * Faults on the wire: the CLI runs against a fault-injecting proxy in front of fauxqs (500
  * InternalError, 503 SlowDown, connections reset part-way through request or response bodies,
- * delays). Whatever happens, every file ends up either uploaded intact or reported failed with
- * exit 1; a following run without faults converges, re-uploading only what had failed; a
- * third run uploads and reads nothing.
+ * requests black-holed: read whole and never answered, delays). Whatever happens, the run ends
+ * within its bound and every file ends up either uploaded intact or reported failed with exit 1;
+ * the report's request counts are the proxy's; a following run without faults converges,
+ * re-uploading only what had failed; a third run uploads and reads nothing.
  */
 import assert from "node:assert/strict";
 import { startLocalAws } from "../support/local_aws.ts";
 import { startFaultProxy } from "../support/fault_proxy.ts";
-import { runCli } from "../support/cli.ts";
 import { RACY_WINDOW_MS } from "../../lib/change.ts";
 import {
   BUCKETS,
@@ -18,6 +18,7 @@ import {
   makeTree,
   MiB,
   readState,
+  runCliWithin,
   s3Client,
   sleep,
   testOpts,
@@ -26,14 +27,23 @@ import {
 
 const FILES = 2000;
 const BIG = [9 * MiB + 11, 17 * MiB + 5];
+/** The idle timeout of run 1 (seconds): a black-holed attempt is given up after this. */
+const IDLE_TIMEOUT = 2;
 
-async function faultRun(rate: number, seed: number, maxFailed: number) {
+/**
+ * `rate` of the requests get a fault, a third each: an S3 error, a reset, a black hole. Run 1
+ * must end within `boundMs`: black-holed attempts (a third of the faults, retries included)
+ * each cost IDLE_TIMEOUT, 16 at a time: at 10 % ~75 of them, ~10 s; at 30 % ~250, ~35 s; over
+ * ~5 s of work. The bounds leave room for a loaded machine, not for a hang.
+ */
+async function faultRun(rate: number, seed: number, maxFailed: number, boundMs: number) {
   const aws = await startLocalAws(Object.values(BUCKETS));
   const proxy = await startFaultProxy({
     upstream: aws.endpoint,
     seed,
-    errorRate: rate / 2,
-    resetRate: rate / 2,
+    errorRate: rate / 3,
+    resetRate: rate / 3,
+    blackholeRate: rate / 3,
     delayRate: 0.02,
     delayMs: 100,
   });
@@ -46,10 +56,13 @@ async function faultRun(rate: number, seed: number, maxFailed: number) {
     const files = makeTree(src, seed, FILES, BIG);
     // Out of the racily-clean window, as in a nightly run, so run 3 can be exact.
     await sleep(RACY_WINDOW_MS + 100);
-    const run = async () => {
-      const r = await runCli(["run", "-c", cfg, "--json", "--concurrency", "16"], {
-        env: aws.env,
-      });
+    // Runs 2 and 3 (no faults) keep the default timeouts: a spurious retry would skew counts.
+    const run = async (boundMs = 120_000, env: Record<string, string> = {}) => {
+      const r = await runCliWithin(
+        ["run", "-c", cfg, "--json", "--concurrency", "16"],
+        { ...aws.env, ...env },
+        boundMs,
+      );
       let json: Record<string, unknown>;
       try {
         json = JSON.parse(r.stdout);
@@ -69,8 +82,9 @@ async function faultRun(rate: number, seed: number, maxFailed: number) {
     // Run 1, through the faulty proxy.
     Deno.writeTextFileSync(cfg, configText(src, state, proxy.endpoint));
     const t1 = performance.now();
-    const first = await run();
+    const first = await run(boundMs, { S3BACKUP_IDLE_TIMEOUT: String(IDLE_TIMEOUT) });
     const secs1 = (performance.now() - t1) / 1000;
+    assert.ok(secs1 * 1000 < boundMs, `run 1 took ${secs1.toFixed(1)} s`);
     const failures = first.json.failures as Array<{ path: string; error: string }>;
     const failedFiles = new Set(failures.map((f) => f.path).filter((p) => !p.startsWith("s3://")));
     const failedManifests = failures.filter((f) => f.path.startsWith("s3://")).length;
@@ -79,6 +93,10 @@ async function faultRun(rate: number, seed: number, maxFailed: number) {
     assert.equal(first.json.uploaded, files.length - failedFiles.size, "uploaded or failed");
     for (const p of failedFiles) assert.ok(files.some((f) => f.rel === p), `unknown ${p}`);
     assert.ok(proxy.faults() > rate * 0.5 * proxy.stats.requests, "faults were injected");
+    assert.ok(proxy.stats.blackholed > rate * 0.1 * proxy.stats.requests, "requests black-holed");
+    // "S3 requests" is what went over the wire: every attempt, retried and black-holed ones too.
+    const { Other: _other, ...wire } = proxy.stats.byOp;
+    assert.deepEqual(first.requests, wire, "the report counts what the proxy received");
     // Uploads are retried (5 attempts): failures are rare, not one per fault.
     assert.ok(failedFiles.size <= maxFailed, `${failedFiles.size} files failed`);
     // Files reported uploaded are in the bucket, intact (SHA-256 of GetObject = disk).
@@ -126,7 +144,8 @@ async function faultRun(rate: number, seed: number, maxFailed: number) {
       }%: ${files.length} files, ${proxy.stats.requests} requests, ` +
         `${proxy.faults()} faults (500: ${proxy.stats.error500}, 503: ${proxy.stats.error503}, ` +
         `reset in request: ${proxy.stats.resetRequest}, in response: ${proxy.stats.resetResponse}, ` +
-        `delayed ${proxy.stats.delayed}); run 1 ${secs1.toFixed(1)} s: ` +
+        `black-holed: ${proxy.stats.blackholed}, delayed ${proxy.stats.delayed}); ` +
+        `run 1 ${secs1.toFixed(1)} s (bound ${boundMs / 1000} s): ` +
         `${first.json.uploaded} uploaded, ${failedFiles.size} failed (exit ${first.code}), ` +
         `${openAfterFaults} multipart uploads left open; run 2 re-uploaded ${again.length}; ` +
         `lost: 0`,
@@ -140,13 +159,13 @@ async function faultRun(rate: number, seed: number, maxFailed: number) {
 }
 
 Deno.test(
-  "faults: 10% of requests fail or reset; run converges with no loss",
+  "faults: 10% of requests fail, reset or hang; run ends in bounded time, converges, no loss",
   testOpts,
-  () => faultRun(0.1, 10, 5),
+  () => faultRun(0.1, 10, 5, 90_000),
 );
 
 Deno.test(
-  "faults: 30% of requests fail or reset; run converges with no loss",
+  "faults: 30% of requests fail, reset or hang; run ends in bounded time, converges, no loss",
   testOpts,
-  () => faultRun(0.3, 30, 60),
+  () => faultRun(0.3, 30, 60, 180_000),
 );

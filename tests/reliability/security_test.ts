@@ -69,7 +69,10 @@ Deno.test(
 
       const ok = await cli("run", ["run", "-c", cfg]);
       assert.equal(ok.code, 0, ok.stderr);
-      assert.match(ok.stderr, /WARNING - aws\.endpoint http:\/\/127\.0\.0\.1:\d+ is plain http/);
+      assert.match(
+        ok.stderr,
+        /WARNING - S3 endpoint http:\/\/127\.0\.0\.1:\d+ \(aws\.s3_endpoint\) is plain http/,
+      );
       await cli("run --json", ["run", "-c", cfg, "--json", "--checksum"]);
       await cli("verify", ["verify", "-c", cfg]);
       await cli("verify --compare --deep", ["verify", "-c", cfg, "--compare", "--deep", "--json"]);
@@ -114,6 +117,63 @@ Deno.test(
       console.log(
         `security: ${outputs.length} outputs/files grepped for 3 credentials and file contents: 0 hits`,
       );
+    } finally {
+      await aws.stop();
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test(
+  "security: credentials written into the endpoint URL are never echoed, in any message",
+  testOpts,
+  async () => {
+    const aws = await startLocalAws(Object.values(BUCKETS));
+    const dir = Deno.makeTempDirSync({ prefix: "s3backup-userinfo-" });
+    const src = `${dir}/src`;
+    const user = "AKIAUSERINFOCANARY01";
+    const secret = "userinfo/secret+canary7f3e";
+    // The secret as written (with '/' and '+') and as a URL would encode it.
+    const leaks = [user, secret, encodeURIComponent(secret)];
+    const port = new URL(aws.endpoint).port;
+    const outputs: Array<[string, string]> = [];
+    const cli = async (what: string, endpoint: string, args: string[]) => {
+      const cfg = `${dir}/${outputs.length}.toml`;
+      Deno.writeTextFileSync(cfg, configText(src, `${dir}/state`, endpoint, "", aws.topicArn));
+      const r = await runCli([...args, "-c", cfg], { env: aws.env });
+      outputs.push([`${what} stdout`, r.stdout], [`${what} stderr`, r.stderr]);
+      return r;
+    };
+    try {
+      makeTree(src, 4, 20);
+      const good = `http://${user}:${encodeURIComponent(secret)}@127.0.0.1:${port}`;
+      const ok = await cli("run", good, ["run"]);
+      assert.equal(ok.code, 0, ok.stderr);
+      // The warning is still there, with the userinfo masked.
+      assert.match(
+        ok.stderr,
+        /WARNING - S3 endpoint http:\/\/\*\*\*@127\.0\.0\.1:\d+ \(aws\.s3_endpoint\) is plain http/,
+      );
+      await cli("run --json", good, ["run", "--json", "--checksum"]);
+      await cli("verify", good, ["verify"]);
+      await cli("restore", good, ["restore", "--to", `${dir}/restored`, "--dry-run"]);
+      // Failures that name the endpoint: refused, unknown host, a config error (written raw).
+      const failed = await cli("refused", `http://${user}:${secret}@127.0.0.1:1`, [
+        "run",
+        "--json",
+      ]);
+      assert.notEqual(failed.code, 0);
+      await cli("unknown host", `http://${user}:${secret}@no-such-host.invalid`, ["run"]);
+      const bad = await cli("config error", `ftp://${user}:${secret}@127.0.0.1:${port}`, ["run"]);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /'ftp:\/\/\*\*\*@127\.0\.0\.1:\d+' must be an http/);
+      for (const m of aws.snsMessages()) outputs.push(["SNS", `${m.subject}\n${m.message}`]);
+      assert.ok(aws.snsMessages().length >= 2, "reports were published");
+      for (const [what, text] of outputs) {
+        for (const leak of leaks) {
+          assert.ok(!text.includes(leak), `${what} leaks ${leak}:\n${text}`);
+        }
+      }
     } finally {
       await aws.stop();
       Deno.removeSync(dir, { recursive: true });

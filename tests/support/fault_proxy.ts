@@ -1,8 +1,9 @@
 /**
  * A fault-injecting HTTP reverse proxy for tests: put it between the CLI and a local S3 server
  * (fauxqs) and it answers a chosen fraction of requests with S3 errors (500 InternalError,
- * 503 SlowDown), resets connections part-way through a request or response body, and delays
- * responses.
+ * 503 SlowDown), resets connections part-way through a request or response body, delays
+ * responses, and black-holes requests: reads them whole and never answers (the connection stays
+ * open, silent, as behind a dead NAT entry or a hung load balancer).
  *
  * Decisions are deterministic: each request's fate is a hash of the seed, the request's
  * identity (method, path and query without the random upload id) and how many times that
@@ -27,6 +28,8 @@ export interface FaultRates {
   errorRate: number;
   /** Fraction of requests whose connection is reset part-way through the request or response. */
   resetRate: number;
+  /** Fraction of requests read whole and never answered (nor forwarded). */
+  blackholeRate: number;
   /** Fraction of responses delayed by delayMs. */
   delayRate: number;
   delayMs: number;
@@ -48,6 +51,8 @@ export interface FaultProxyOptions extends Partial<FaultRates> {
   seed: number;
   /** Which requests may get faults; default: every S3 request (never SNS/SQS). */
   eligible?: (info: RequestInfo) => boolean;
+  /** Black-holes these requests (all their attempts), besides blackholeRate's draw. */
+  blackhole?: (info: RequestInfo) => boolean;
   /** Delay per request, instead of delayRate/delayMs (e.g. hold every UploadPart 2 s). */
   delayOf?: (info: RequestInfo) => number;
   /** Called for every request as it arrives, before any fault. */
@@ -62,6 +67,8 @@ export interface FaultStats {
   error503: number;
   resetRequest: number;
   resetResponse: number;
+  /** Requests read whole and never answered. */
+  blackholed: number;
   delayed: number;
 }
 
@@ -182,6 +189,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   const rates: FaultRates = {
     errorRate: opts.errorRate ?? 0,
     resetRate: opts.resetRate ?? 0,
+    blackholeRate: opts.blackholeRate ?? 0,
     delayRate: opts.delayRate ?? 0,
     delayMs: opts.delayMs ?? 0,
   };
@@ -193,6 +201,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     error503: 0,
     resetRequest: 0,
     resetResponse: 0,
+    blackholed: 0,
     delayed: 0,
   };
   const seen = new Map<string, number>();
@@ -221,12 +230,16 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     const drawnDelay = rand() < rates.delayRate ? rates.delayMs : 0;
     const delay = opts.delayOf ? opts.delayOf(info) : drawnDelay;
     const cutAt = rand(); // fraction of a body forwarded before a reset
-    const kind = !eligible(info)
+    const kind = opts.blackhole?.(info)
+      ? "blackhole"
+      : !eligible(info)
       ? "pass"
       : r < rates.errorRate
       ? "error"
       : r < rates.errorRate + rates.resetRate
       ? "reset"
+      : r < rates.errorRate + rates.resetRate + rates.blackholeRate
+      ? "blackhole"
       : "pass";
     const chunked = /chunked/i.test(head.headers.get("transfer-encoding") ?? "");
     const reqLength = chunked ? -1 : Number(head.headers.get("content-length") ?? 0);
@@ -236,6 +249,13 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
         setTimeout(fn, delay);
       } else fn();
     };
+
+    if (kind === "blackhole") {
+      // Read (and drop) everything the client sends; never forward, never answer.
+      stats.blackholed++;
+      client.on("data", () => {});
+      return;
+    }
 
     if (kind === "error") {
       // Read (and drop) the body, then answer like a struggling S3.
@@ -399,7 +419,9 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       Object.assign(rates, r);
     },
     openMultipartUploads: () => new Map(open),
-    faults: () => stats.error500 + stats.error503 + stats.resetRequest + stats.resetResponse,
+    faults: () =>
+      stats.error500 + stats.error503 + stats.resetRequest + stats.resetResponse +
+      stats.blackholed,
     async close() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -8,26 +8,26 @@ import {
   CommanderError,
   InvalidArgumentError,
 } from "@commander-js/extra-typings";
-import { loadConfig } from "./lib/config.ts";
-import { describeError, ExitCode, S3BackupError } from "./lib/errors.ts";
-import { runBackup } from "./lib/run.ts";
-import { formatReport, reportJson } from "./lib/report.ts";
-import { acquireLock } from "./lib/lock.ts";
-import { ReadOnlyState, SqliteStateStore } from "./lib/state.ts";
-import { S3Store } from "./lib/adapters/s3_store.ts";
-import { SnsNotifier } from "./lib/adapters/sns_notifier.ts";
+import { loadConfig } from "./lib/config/config.ts";
+import { describeError, ExitCode, S3BackupError } from "./lib/core/errors.ts";
+import { runBackup } from "./lib/backup/run.ts";
+import { formatReport, reportJson } from "./lib/backup/report.ts";
+import { acquireLock } from "./lib/adapters/file_lock.ts";
+import { ReadOnlyState, SqliteStateStore } from "./lib/adapters/sqlite_state.ts";
+import { S3Store } from "./lib/adapters/s3/store.ts";
+import { SnsNotifier } from "./lib/adapters/sns.ts";
 import { createS3Client, createSnsClient, plainHttpWarnings } from "./lib/adapters/aws_clients.ts";
 import { createStderrLogger } from "./lib/adapters/stderr_logger.ts";
-import type { Config } from "./lib/config.ts";
-import type { Logger } from "./lib/ports.ts";
-import { VERSION_LINE } from "./lib/version.ts";
-import { completionScript, SHELLS, specFromCommander } from "./lib/completions.ts";
-import { sendHeartbeat } from "./lib/heartbeat.ts";
-import { ProgressDisplay, totalsFromPlan } from "./lib/progress.ts";
-import { formatListing, listCategories, listingJson } from "./lib/verify.ts";
-import { compareTree, formatCompare } from "./lib/verify_compare.ts";
-import { formatRestoreReport, restoreReportJson, runRestore } from "./lib/restore.ts";
-import { writeStarterConfig } from "./lib/init.ts";
+import type { Config } from "./lib/config/config.ts";
+import type { Logger } from "./lib/core/ports.ts";
+import { VERSION_LINE } from "./lib/core/version.ts";
+import { completionScript, SHELLS, specFromCommander } from "./cli/completions.ts";
+import { sendHeartbeat } from "./lib/adapters/heartbeat.ts";
+import { ProgressDisplay, totalsFromPlan } from "./cli/progress.ts";
+import { formatListing, listCategories, listingJson } from "./lib/verify/list.ts";
+import { compareTree, formatCompare } from "./lib/verify/compare.ts";
+import { formatRestoreReport, restoreReportJson, runRestore } from "./lib/restore/restore.ts";
+import { writeStarterConfig } from "./lib/config/starter.ts";
 
 const systemClock = { now: () => new Date() };
 

@@ -2,7 +2,7 @@
  * Where does an s3backup run spend its time? Runs `s3backup run` under `deno run --cpu-prof` on a
  * generated data set and a fresh local server, and summarizes the V8 CPU profile: self time by
  * module (lib/ file, npm package, runtime), the heaviest functions, inclusive time of the run's
- * stages, and the time before the first sample in lib/run.ts (start-up: module loading).
+ * stages, and the time before the first sample in lib/backup/run.ts (start-up: module loading).
  *
  *   deno run -A bench/profile.ts [--set mixed|small|big] [--scenario no-change|initial|one-changed]
  *                                [--repo DIR] [--keep DIR]
@@ -84,7 +84,7 @@ export function summarize(profile: CpuProfile, repo: string, top = 25): string {
     const seen = new Set<string>();
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
       const cf = byId.get(cur)!.callFrame;
-      if (firstRunUs === undefined && cf.url.endsWith("lib/run.ts")) firstRunUs = t;
+      if (firstRunUs === undefined && cf.url.endsWith("lib/backup/run.ts")) firstRunUs = t;
       if (STAGES.includes(cf.functionName) && !seen.has(cf.functionName)) {
         seen.add(cf.functionName);
         stageUs.set(cf.functionName, (stageUs.get(cf.functionName) ?? 0) + dt);
@@ -104,7 +104,7 @@ export function summarize(profile: CpuProfile, repo: string, top = 25): string {
   const ms = (us: number) => (us / 1000).toFixed(0).padStart(6);
   const pct = (us: number) => `${((100 * us) / total).toFixed(1).padStart(5)}%`;
   const lines = [
-    `profile: ${ms(total)} ms sampled; first sample in lib/run.ts at ${
+    `profile: ${ms(total)} ms sampled; first sample in lib/backup/run.ts at ${
       firstRunUs === undefined ? "–" : ms(firstRunUs)
     } ms (start-up: module loading and evaluation)`,
     "",

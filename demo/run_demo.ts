@@ -3,7 +3,7 @@
  * server on loopback, creates the buckets, backs up sample_data/ twice (the second run skips
  * everything), shows the SNS report that was published, and lists the buckets with `verify`.
  */
-import { parseConfigText } from "../lib/config.ts";
+import { parseConfigText } from "../lib/config/config.ts";
 import { startLocalAws } from "../tests/support/local_aws.ts";
 import { REPO_ROOT, runCli } from "../tests/support/cli.ts";
 

@@ -1,5 +1,5 @@
 /** Shared exit handling for the infra CLI entry points. */
-import { S3BackupError } from "../lib/errors.ts";
+import { S3BackupError } from "../lib/core/errors.ts";
 
 /**
  * Runs a CLI body and exits with its code; S3BackupErrors (config, usage) print a one-line

@@ -9,8 +9,8 @@
  * everything after `--` goes through untouched. The binary is $S3BACKUP_TF_BIN, else $TF_BIN,
  * else `terraform` (set either to `tofu` for OpenTofu).
  */
-import { loadConfig } from "../lib/config.ts";
-import { UsageError } from "../lib/errors.ts";
+import { loadConfig } from "../lib/config/config.ts";
+import { UsageError } from "../lib/core/errors.ts";
 import { runCli } from "./cli.ts";
 import { synthesize } from "./synth.ts";
 

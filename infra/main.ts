@@ -8,8 +8,8 @@
  * /etc/s3backup/s3backup.toml. Local Terraform state defaults to infra/terraform.tfstate.
  */
 import { parseArgs } from "node:util";
-import { loadConfig } from "../lib/config.ts";
-import { UsageError } from "../lib/errors.ts";
+import { loadConfig } from "../lib/config/config.ts";
+import { UsageError } from "../lib/core/errors.ts";
 import { runCli } from "./cli.ts";
 import { synthesize } from "./synth.ts";
 

@@ -39,8 +39,8 @@ import { IamUser } from "@cdktf/provider-aws/lib/iam-user/index.js";
 import { IamUserPolicyAttachment } from "@cdktf/provider-aws/lib/iam-user-policy-attachment/index.js";
 import { IamAccessKey } from "@cdktf/provider-aws/lib/iam-access-key/index.js";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment/index.js";
-import type { Config } from "../lib/config.ts";
-import { ConfigError } from "../lib/errors.ts";
+import type { Config } from "../lib/config/config.ts";
+import { ConfigError } from "../lib/core/errors.ts";
 
 /** Transition only objects larger than this: Standard-IA bills smaller objects as 128 KiB. */
 export const MIN_TRANSITION_SIZE = 131072;

@@ -1,8 +1,8 @@
 /** The synthesized Terraform JSON, checked resource by resource for every bucket. */
 import { assert, assertEquals, assertMatch, assertThrows } from "./testing.ts";
 import { join } from "node:path";
-import { parseConfigText } from "../lib/config.ts";
-import { ConfigError, UsageError } from "../lib/errors.ts";
+import { parseConfigText } from "../lib/config/config.ts";
+import { ConfigError, UsageError } from "../lib/core/errors.ts";
 import { parseDeployArgs, terraformBinary } from "./deploy.ts";
 import {
   ABORT_MULTIPART_DAYS,

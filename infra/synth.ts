@@ -1,7 +1,7 @@
 /** Synthesizes the stack into Terraform JSON on disk (the only part of infra/ that writes). */
 import { App } from "cdktf";
 import { join, resolve } from "node:path";
-import type { Config } from "../lib/config.ts";
+import type { Config } from "../lib/config/config.ts";
 import { S3BackupStack } from "./stack.ts";
 
 /** The stack's name: its folder under <outdir>/stacks/. */

@@ -29,7 +29,7 @@ import {
   HeadBucketCommand,
   type LifecycleRule,
 } from "@aws-sdk/client-s3";
-import { parseConfigText } from "../lib/config.ts";
+import { parseConfigText } from "../lib/config/config.ts";
 import { RGW_SKIP_MESSAGE, rgwClient, rgwFromEnv } from "../tests/servers/rgw_env.ts";
 import {
   mirroredProviderVersion,

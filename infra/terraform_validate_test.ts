@@ -5,7 +5,7 @@
  * terraform or the mirror is missing.
  */
 import { join } from "node:path";
-import { parseConfigText } from "../lib/config.ts";
+import { parseConfigText } from "../lib/config/config.ts";
 import { synthesize } from "./synth.ts";
 import { assert, assertEquals } from "./testing.ts";
 import {

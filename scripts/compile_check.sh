@@ -43,10 +43,10 @@ done
 standin_size=$(wc -c <"$standin")
 size=$(wc -c <"$bin")
 [ "$size" -gt $((standin_size + 5000000)) ] || fail "binary is only $size bytes"
-if [ -f lib/build_info.ts ] && git rev-parse --git-dir >/dev/null 2>&1; then
-  # The commit stamped into lib/build_info.ts is in the embedded code, and the file is back.
+if [ -f lib/core/build_info.ts ] && git rev-parse --git-dir >/dev/null 2>&1; then
+  # The commit stamped into lib/core/build_info.ts is in the embedded code, and the file is back.
   commit=$(git rev-parse --short=12 HEAD)
   grep -aqF "COMMIT = \"$commit" "$bin" || fail "the binary does not embed COMMIT = \"$commit\""
-  git diff --quiet -- lib/build_info.ts || fail "lib/build_info.ts was left stamped"
+  git diff --quiet -- lib/core/build_info.ts || fail "lib/core/build_info.ts was left stamped"
 fi
 echo "compile_check: OK: payload of $(( (size - standin_size) / 1000000 )) MB embedded into the stand-in ($size bytes in all)"

@@ -6,7 +6,7 @@
  *   deno run -A scripts/release.ts --target T ...    only these targets (plus SHA256SUMS)
  *   options: --out DIR (default dist), --print-flags (the deno compile flags, one a line)
  *
- * Before compiling it stamps lib/build_info.ts with the git commit (scripts/stamp_version.ts)
+ * Before compiling it stamps lib/core/build_info.ts with the git commit (scripts/stamp_version.ts)
  * and puts the committed text back afterwards, so `s3backup --version` names the commit and the
  * work tree is left as it was.
  *

@@ -1,5 +1,5 @@
 /**
- * Writes lib/build_info.ts with the commit the binary is built from, so `s3backup --version`
+ * Writes lib/core/build_info.ts with the commit the binary is built from, so `s3backup --version`
  * can say `s3backup 0.1.0 (commit 1a2b3c4)`. The committed build_info.ts says COMMIT = "dev";
  * scripts/release.ts stamps it before `deno compile` and puts the committed text back after, so
  * a build never leaves the work tree modified.
@@ -8,7 +8,7 @@
  *   deno run ... scripts/stamp_version.ts --restore FILE   (write COMMIT = "dev" back)
  */
 
-export const BUILD_INFO_PATH = "lib/build_info.ts";
+export const BUILD_INFO_PATH = "lib/core/build_info.ts";
 
 /** The generated module. Pure. */
 export function buildInfoSource(commit: string): string {

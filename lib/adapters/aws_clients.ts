@@ -1,8 +1,8 @@
 /** Builds the SDK clients from the config. The only place that knows the SDK's settings. */
 import { S3Client } from "@aws-sdk/client-s3";
 import { SNSClient } from "@aws-sdk/client-sns";
-import { type AwsConfig, isHttpUrl } from "../config.ts";
-import { ConfigError } from "../errors.ts";
+import { type AwsConfig, isHttpUrl } from "../config/config.ts";
+import { ConfigError } from "../core/errors.ts";
 import {
   attachTransport,
   CONNECT_TIMEOUT_MS,

@@ -6,8 +6,8 @@ import {
   resolveEndpoints,
   resolveRegion,
 } from "./aws_clients.ts";
-import type { AwsConfig } from "../config.ts";
-import { ConfigError } from "../errors.ts";
+import type { AwsConfig } from "../config/config.ts";
+import { ConfigError } from "../core/errors.ts";
 
 Deno.test("resolveEndpoints: the config's, else AWS_ENDPOINT_URL_<SERVICE>, else AWS_ENDPOINT_URL", () => {
   const cases: Array<{

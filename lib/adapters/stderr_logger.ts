@@ -4,9 +4,9 @@
  * (file names) are escaped, so a hostile name cannot forge log lines. Written by hand: the
  * format is one line, and a logging library cost ~1 MB of code loaded at every start.
  */
-import type { Logger } from "../ports.ts";
-import { oneLine } from "../report.ts";
-import { redactUserinfo } from "../redact.ts";
+import type { Logger } from "../core/ports.ts";
+import { oneLine } from "../backup/report.ts";
+import { redactUserinfo } from "../core/redact.ts";
 
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
 

@@ -3,7 +3,7 @@
  * fauxqs, the embedded S3-compatible server. fauxqs accepts but ignores versioning and does not
  * verify Content-MD5 or x-amz-checksum-sha256, so those cases are skipped, visibly.
  */
-import { S3Store } from "../../lib/adapters/s3_store.ts";
+import { S3Store } from "../../lib/adapters/s3/store.ts";
 import { startLocalAws, TEST_CREDENTIALS } from "../support/local_aws.ts";
 import { objectStoreContract } from "./object_store_contract.ts";
 import { contentTypeReader, testS3Client } from "./s3_fixture.ts";

@@ -9,10 +9,10 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { Readable } from "node:stream";
-import type { ObjectStore, PutRequest } from "../../lib/ports.ts";
-import type { ContentDigest } from "../../lib/types.ts";
-import { digestBytes, expectedEtag, sha256OfStream } from "../../lib/digest.ts";
-import { forEachPool } from "../../lib/pool.ts";
+import type { ObjectStore, PutRequest } from "../../lib/core/ports.ts";
+import type { ContentDigest } from "../../lib/core/types.ts";
+import { digestBytes, expectedEtag, sha256OfStream } from "../../lib/core/digest.ts";
+import { forEachPool } from "../../lib/core/pool.ts";
 
 export interface StoreFixture {
   store: ObjectStore;

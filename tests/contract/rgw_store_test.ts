@@ -5,7 +5,7 @@
  * is not running (start it with tests/servers/rgw.sh).
  */
 import { CreateBucketCommand, PutBucketVersioningCommand } from "@aws-sdk/client-s3";
-import { S3Store } from "../../lib/adapters/s3_store.ts";
+import { S3Store } from "../../lib/adapters/s3/store.ts";
 import { RGW_SKIP_MESSAGE, rgwFromEnv } from "../servers/rgw_env.ts";
 import { objectStoreContract } from "./object_store_contract.ts";
 import { contentTypeReader, deleteBucketFully, testS3Client } from "./s3_fixture.ts";

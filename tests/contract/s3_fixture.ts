@@ -6,9 +6,9 @@ import {
   ListObjectVersionsCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
-import type { AwsConfig } from "../../lib/config.ts";
+import type { AwsConfig } from "../../lib/config/config.ts";
 import { createS3Client } from "../../lib/adapters/aws_clients.ts";
-import { forEachPool } from "../../lib/pool.ts";
+import { forEachPool } from "../../lib/core/pool.ts";
 
 export interface StaticCredentials {
   accessKeyId: string;

@@ -1,5 +1,5 @@
 /** A Clock for tests: fixed until set or advanced; optionally advances by `stepMs` on each read. */
-import type { Clock } from "../../lib/ports.ts";
+import type { Clock } from "../../lib/core/ports.ts";
 
 export class FixedClock implements Clock {
   #ms: number;

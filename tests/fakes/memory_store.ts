@@ -20,8 +20,8 @@ import type {
   PutRequest,
   PutResult,
   RestoreRequestOutcome,
-} from "../../lib/ports.ts";
-import type { RemoteObject } from "../../lib/types.ts";
+} from "../../lib/core/ports.ts";
+import type { RemoteObject } from "../../lib/core/types.ts";
 
 /** Storage classes whose objects must be restored before they can be read. */
 export const ARCHIVE_CLASSES: ReadonlySet<string> = new Set(["GLACIER", "DEEP_ARCHIVE"]);

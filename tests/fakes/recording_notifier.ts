@@ -1,5 +1,5 @@
 /** A Notifier that records what it was asked to publish; it can be told to fail. */
-import type { Notifier } from "../../lib/ports.ts";
+import type { Notifier } from "../../lib/core/ports.ts";
 
 export interface PublishedMessage {
   subject: string;

@@ -1,6 +1,6 @@
 /** `init` and `verify` (listing and --compare) through the CLI, against the embedded server. */
 import assert from "node:assert/strict";
-import { parseConfigText } from "../../lib/config.ts";
+import { parseConfigText } from "../../lib/config/config.ts";
 import { startLocalAws } from "../support/local_aws.ts";
 import { runCli, writeConfig } from "../support/cli.ts";
 

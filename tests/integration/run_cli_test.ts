@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { type LocalAws, startLocalAws } from "../support/local_aws.ts";
 import { CAN_DROP_READ_OVERRIDE, runCli, spawnCli, writeConfig } from "../support/cli.ts";
-import { RACY_WINDOW_MS } from "../../lib/change.ts";
+import { RACY_WINDOW_MS } from "../../lib/backup/change.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 let counter = 0;

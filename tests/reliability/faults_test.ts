@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { startLocalAws } from "../support/local_aws.ts";
 import { startFaultProxy } from "../support/fault_proxy.ts";
-import { RACY_WINDOW_MS } from "../../lib/change.ts";
+import { RACY_WINDOW_MS } from "../../lib/backup/change.ts";
 import {
   BUCKETS,
   checkIntact,

@@ -1,5 +1,5 @@
 /** Shared pieces of the reliability tests: seeded trees, upstream checks, state checks. */
-import { forEachPool } from "../../lib/pool.ts";
+import { forEachPool } from "../../lib/core/pool.ts";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { DatabaseSync } from "node:sqlite";
@@ -11,7 +11,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { mulberry32 } from "../support/fault_proxy.ts";
 import { type CliResult, spawnCli } from "../support/cli.ts";
-import { MANIFEST_NAME } from "../../lib/manifest.ts";
+import { MANIFEST_NAME } from "../../lib/core/manifest.ts";
 
 export const MiB = 1024 * 1024;
 export const BUCKETS = { documents: "t-documents", photos: "t-photos", database: "t-database" };

@@ -9,7 +9,7 @@ import { runCli } from "../support/cli.ts";
 import { checkpoint, leafPages, rootPage, smashCells } from "../support/sqlite_pages.ts";
 import { CAN_MOUNT_TMPFS, mountTmpfs, resizeTmpfs, unmountTmpfs } from "../support/tmpfs.ts";
 import { BUCKETS, configText, readState, sleep, testOpts } from "./helpers.ts";
-import { RACY_WINDOW_MS } from "../../lib/change.ts";
+import { RACY_WINDOW_MS } from "../../lib/backup/change.ts";
 
 interface Report {
   status: string;

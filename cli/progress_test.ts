@@ -1,0 +1,164 @@
+import assert from "node:assert/strict";
+import {
+  formatBytes,
+  formatDuration,
+  formatProgress,
+  ProgressDisplay,
+  type ProgressState,
+  totalsFromPlan,
+} from "./progress.ts";
+import type { Plan, PlanItem } from "../lib/core/types.ts";
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+Deno.test("formatBytes", () => {
+  const cases: [number, string][] = [
+    [0, "0 B"],
+    [1023, "1023 B"],
+    [1024, "1.0 KiB"],
+    [1536, "1.5 KiB"],
+    [99.94 * MiB, "99.9 MiB"],
+    [100 * MiB, "100 MiB"],
+    [1.2 * GiB, "1.2 GiB"],
+    [5 * 1024 * GiB, "5.0 TiB"],
+    [-1, "? B"],
+    [NaN, "? B"],
+  ];
+  for (const [n, want] of cases) assert.equal(formatBytes(n), want, `formatBytes(${n})`);
+});
+
+Deno.test("formatDuration", () => {
+  const cases: [number, string][] = [
+    [0, "0:00"],
+    [0.2, "0:01"],
+    [59, "0:59"],
+    [61, "1:01"],
+    [3599, "59:59"],
+    [3600, "1:00:00"],
+    [3661, "1:01:01"],
+    [100 * 3600, "?"],
+    [Infinity, "?"],
+    [-5, "?"],
+  ];
+  for (const [s, want] of cases) assert.equal(formatDuration(s), want, `formatDuration(${s})`);
+});
+
+Deno.test("formatProgress: table", () => {
+  const t = { files: 340, bytes: 5 * GiB };
+  const cases: [ProgressState, string][] = [
+    [
+      { done: { files: 0, bytes: 0 }, totals: t, elapsedMs: 0 },
+      "Uploading 0/340 files, 0 B of 5.0 GiB (0%)",
+    ],
+    [
+      // Under a second: no rate, no ETA yet.
+      { done: { files: 3, bytes: 10 * MiB }, totals: t, elapsedMs: 500 },
+      "Uploading 3/340 files, 10.0 MiB of 5.0 GiB (0%)",
+    ],
+    [
+      { done: { files: 12, bytes: 1.2 * GiB }, totals: t, elapsedMs: 32_000 },
+      "Uploading 12/340 files, 1.2 GiB of 5.0 GiB (24%), 38.4 MiB/s, ETA 1:42",
+    ],
+    [
+      // Done: the rate and ETA go away.
+      { done: { files: 340, bytes: 5 * GiB }, totals: t, elapsedMs: 140_000 },
+      "Uploading 340/340 files, 5.0 GiB of 5.0 GiB (100%)",
+    ],
+    [
+      // Only empty files: percentage and ETA from the file count.
+      { done: { files: 1, bytes: 0 }, totals: { files: 4, bytes: 0 }, elapsedMs: 2000 },
+      "Uploading 1/4 files, 0 B of 0 B (25%), ETA 0:06",
+    ],
+    [
+      // Failed files send no bytes: a second in and nothing sent, no rate.
+      { done: { files: 2, bytes: 0 }, totals: { files: 4, bytes: 4096 }, elapsedMs: 3000 },
+      "Uploading 2/4 files, 0 B of 4.0 KiB (0%), ETA 0:03",
+    ],
+    [
+      { done: { files: 0, bytes: 0 }, totals: { files: 0, bytes: 0 }, elapsedMs: 0 },
+      "Uploading 0/0 files, 0 B of 0 B (100%)",
+    ],
+  ];
+  for (const [state, want] of cases) {
+    const got = formatProgress(state);
+    assert.equal(got, want);
+    assert.ok(got.length <= 79, `fits a terminal: ${got}`);
+  }
+});
+
+function item(size: number, action: "upload" | "skip"): PlanItem {
+  return {
+    file: { relPath: "f", absPath: "/f", size, mtimeMs: 0, ctimeMs: 0, ino: 0, dev: 0 },
+    category: "documents",
+    bucket: "b",
+    key: "f",
+    action,
+    reason: action === "upload" ? "new" : "unchanged",
+  };
+}
+
+Deno.test("totalsFromPlan counts only uploads", () => {
+  const plan: Pick<Plan, "items"> = {
+    items: [item(10, "upload"), item(1000, "skip"), item(32, "upload"), item(0, "upload")],
+  };
+  assert.deepEqual(totalsFromPlan(plan), { files: 3, bytes: 42 });
+  assert.deepEqual(totalsFromPlan({ items: [] }), { files: 0, bytes: 0 });
+});
+
+function harness(minIntervalMs = 200) {
+  let t = 0;
+  const out: string[] = [];
+  const p = new ProgressDisplay((s) => out.push(s), { now: () => t, minIntervalMs });
+  return { p, out, advance: (ms: number) => (t += ms) };
+}
+
+Deno.test("ProgressDisplay: redraws at most every minIntervalMs, ends with a newline", () => {
+  const { p, out, advance } = harness();
+  p.start({ files: 100, bytes: 100 });
+  assert.equal(out.length, 1);
+  assert.ok(out[0].startsWith("\r\x1b[KUploading 0/100 files"), out[0]);
+  for (let i = 1; i <= 100; i++) {
+    advance(10); // 100 files in one second
+    p.update({ files: i, bytes: i });
+  }
+  // 1 initial draw + one per 200 ms over 1 s.
+  assert.equal(out.length, 1 + 5);
+  p.finish();
+  assert.match(out.at(-2)!, /Uploading 100\/100 files, 100 B of 100 B \(100%\)$/);
+  assert.equal(out.at(-1), "\n");
+  const n = out.length;
+  p.finish();
+  p.update({ files: 100, bytes: 100 });
+  assert.equal(out.length, n, "nothing after finish");
+});
+
+Deno.test("ProgressDisplay: nothing to upload draws nothing", () => {
+  const { p, out } = harness();
+  p.start({ files: 0, bytes: 0 });
+  p.log("2026-01-01 00:00:00,000 - INFO - File a already up to date in b, skipping.\n");
+  p.finish();
+  assert.deepEqual(out, [
+    "2026-01-01 00:00:00,000 - INFO - File a already up to date in b, skipping.\n",
+  ]);
+});
+
+Deno.test("ProgressDisplay: a log line clears the progress line and it is redrawn below", () => {
+  const { p, out, advance } = harness();
+  p.start({ files: 2, bytes: 2 });
+  advance(250);
+  p.log("line one\n");
+  assert.deepEqual(out.slice(1, 3), ["\r\x1b[K", "line one\n"]);
+  assert.ok(out[3].startsWith("\r\x1b[KUploading 0/2 files"), out[3]);
+  // A redraw after a log line does not use up the rate limit.
+  p.update({ files: 1, bytes: 1 });
+  assert.match(out.at(-1)!, /Uploading 1\/2 files/);
+});
+
+Deno.test("ProgressDisplay: log lines before the plan pass straight through", () => {
+  const { p, out } = harness();
+  p.log("Starting\n");
+  p.update({ files: 1, bytes: 1 });
+  p.finish();
+  assert.deepEqual(out, ["Starting\n"]);
+});

@@ -1,0 +1,157 @@
+/**
+ * Multipart uploads for S3Store: parts read into memory (bounded process-wide) or streamed, 4 in
+ * flight, the file checked unchanged before completing, and the upload journaled in the local
+ * state from before its first part until it is completed or aborted, so that a run killed
+ * mid-upload leaves nothing the next run cannot abort (see open_uploads.ts).
+ */
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  UploadPartCommand,
+} from "@aws-sdk/client-s3";
+import type { Readable } from "node:stream";
+import { createHash } from "node:crypto";
+import type { PutRequest, PutResult, UploadJournal } from "../../core/ports.ts";
+import { forEachPool, type Semaphore } from "../../core/pool.ts";
+import { abortReason, isNotFound, type SdkError } from "./errors.ts";
+import { describeError } from "../../core/errors.ts";
+
+/** How long an AbortMultipartUpload may take once the run was interrupted (it must end soon). */
+export const ABORT_AFTER_SIGNAL_MS = 3000;
+
+/** What a multipart upload needs of its store. */
+export interface MultipartContext {
+  /** Sends a command under a signal (S3Store's #send). */
+  send<T>(command: unknown, signal: AbortSignal | undefined): Promise<T>;
+  /** Sends an upload, retrying it with a fresh body (S3Store's #sendUpload). */
+  sendUpload<T>(make: () => unknown, call?: AbortSignal): Promise<T>;
+  /** The store's signal (SIGINT/SIGTERM). */
+  storeSignal?: AbortSignal;
+  /** The store's signal and the request's. */
+  signal?: AbortSignal;
+  partConcurrency: number;
+  partSlots: Semaphore;
+  journal?: UploadJournal;
+}
+
+function etagOf(v: string | undefined): string | undefined {
+  return v ? v.replace(/"/g, "") : undefined;
+}
+
+function md5Base64(bytes: Uint8Array): string {
+  return createHash("md5").update(bytes).digest("base64");
+}
+
+export async function putMultipart(ctx: MultipartContext, req: PutRequest): Promise<PutResult> {
+  const signal = ctx.signal;
+  const created = await ctx.send<{ UploadId?: string }>(
+    new CreateMultipartUploadCommand({
+      Bucket: req.bucket,
+      Key: req.key,
+      ContentType: req.contentType,
+      Metadata: req.metadata,
+    }),
+    signal,
+  );
+  const uploadId = created.UploadId!;
+  const { partSize, parts } = req.digest;
+  const done: Array<{ PartNumber: number; ETag?: string }> = [];
+  try {
+    // Journaled before the first part: a kill -9 from here on leaves an id the next run aborts.
+    ctx.journal?.addOpenUpload({ bucket: req.bucket, key: req.key, uploadId });
+    await forEachPool(parts, ctx.partConcurrency, async (part, i) => {
+      if (signal?.aborted) throw abortReason(signal);
+      const start = i * partSize;
+      // In memory when the caller can read ranges: one 8 MiB body instead of a piped stream
+      // (1 GiB: see README, Performance); partsInMemory bounds the buffers held process-wide.
+      const release = req.read ? await ctx.partSlots.acquire() : undefined;
+      let out: { ETag?: string };
+      try {
+        if (signal?.aborted) throw abortReason(signal);
+        const bytes = req.read ? await req.read(start, start + part.size) : undefined;
+        const md5 = part.md5Base64 ?? (bytes && md5Base64(bytes));
+        if (md5 === undefined) throw new Error(`part ${i + 1} has no MD5 and cannot be read`);
+        out = await ctx.sendUpload<{ ETag?: string }>(
+          () =>
+            new UploadPartCommand({
+              Bucket: req.bucket,
+              Key: req.key,
+              UploadId: uploadId,
+              PartNumber: i + 1,
+              Body: bytes ?? req.open(start, start + part.size) as Readable,
+              ContentLength: part.size,
+              ContentMD5: md5,
+            }),
+          // SIGINT/SIGTERM: parts in flight are cut off, then the upload is aborted below.
+          req.signal,
+        );
+      } finally {
+        release?.();
+      }
+      done[i] = { PartNumber: i + 1, ETag: out.ETag };
+    }, signal);
+    if (signal?.aborted || done.filter(Boolean).length !== parts.length) {
+      throw new Error("upload aborted");
+    }
+    req.assertUnchanged?.();
+    const out = await ctx.send<{ ETag?: string; VersionId?: string }>(
+      new CompleteMultipartUploadCommand({
+        Bucket: req.bucket,
+        Key: req.key,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: done },
+      }),
+      signal,
+    );
+    forget(ctx, uploadId);
+    return { etag: etagOf(out.ETag), versionId: out.VersionId };
+  } catch (err) {
+    // Never leave a half-uploaded object billing in the bucket; if it cannot be aborted now,
+    // the journal keeps its id and the next run aborts it.
+    try {
+      await abortUpload(ctx, req.bucket, req.key, uploadId);
+    } catch (abortErr) {
+      throw new Error(
+        `${describeError(err)}; its multipart upload could not be aborted ` +
+          `(${describeError(abortErr)}): the next run aborts it`,
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+}
+
+/**
+ * Aborts a multipart upload and forgets it in the journal; one that no longer exists (completed
+ * or aborted by a run that was killed before it could forget it, or expired) counts as done.
+ * Not cut by the store's signal, which is what usually calls for it: once the run is
+ * interrupted it gets ABORT_AFTER_SIGNAL_MS; past that the journal still holds the id.
+ */
+export async function abortUpload(
+  ctx: Pick<MultipartContext, "send" | "storeSignal" | "journal">,
+  bucket: string,
+  key: string,
+  uploadId: string,
+): Promise<"aborted" | "gone"> {
+  const signal = ctx.storeSignal?.aborted ? AbortSignal.timeout(ABORT_AFTER_SIGNAL_MS) : undefined;
+  let outcome: "aborted" | "gone" = "aborted";
+  try {
+    await ctx.send(
+      new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }),
+      signal,
+    );
+  } catch (err) {
+    if (!isNotFound(err) && (err as SdkError)?.name !== "NoSuchUpload") throw err;
+    outcome = "gone";
+  }
+  forget(ctx, uploadId);
+  return outcome;
+}
+
+/** A row the journal fails to delete only costs the next run an abort answered NoSuchUpload. */
+function forget(ctx: Pick<MultipartContext, "journal">, uploadId: string): void {
+  try {
+    ctx.journal?.removeOpenUpload(uploadId);
+  } catch { /* see above */ }
+}

@@ -1,0 +1,467 @@
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { Readable } from "node:stream";
+import { type S3Sender, S3Store } from "./store.ts";
+import { digestBytes } from "../../core/digest.ts";
+import type { ContentDigest } from "../../core/types.ts";
+import type { PutRequest } from "../../core/ports.ts";
+import { FakeSdkClient, readBody } from "../../../tests/fakes/fake_sdk_client.ts";
+import { s3Error } from "../../../tests/fakes/memory_store.ts";
+
+function storeOver(fake: FakeSdkClient, opts?: ConstructorParameters<typeof S3Store>[1]) {
+  return new S3Store(fake as unknown as S3Sender, opts);
+}
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+function putRequest(bytes: Uint8Array, digest: ContentDigest): PutRequest {
+  return {
+    bucket: "bkt",
+    key: "docs/a.pdf",
+    size: bytes.length,
+    open: (start, end) => Readable.from([bytes.subarray(start, end)]),
+    digest,
+    contentType: "application/pdf",
+    metadata: { sha256: digest.sha256Hex, mtime: "2026-02-11T02:00:00.000Z" },
+  };
+}
+
+const T1 = new Date("2026-01-01T00:00:01Z");
+const T2 = new Date("2026-01-01T00:00:02Z");
+const T3 = new Date("2026-01-01T00:00:03Z");
+
+Deno.test("S3Store.list paginates with the continuation token and strips ETag quotes", async () => {
+  const fake = new FakeSdkClient({
+    ListObjectsV2Command: (input) =>
+      input.ContinuationToken === undefined
+        ? {
+          Contents: [
+            { Key: "p/a", Size: 1, ETag: '"e1"', LastModified: T1, StorageClass: "STANDARD" },
+            { Key: "p/b", Size: 2, ETag: '"e2-3"', LastModified: T2, StorageClass: "GLACIER" },
+          ],
+          IsTruncated: true,
+          NextContinuationToken: "tok-1",
+        }
+        : { Contents: [{ Key: "p/c", LastModified: T3 }], IsTruncated: false },
+  });
+  const got = await collect(storeOver(fake).list("bkt", "p/"));
+  assert.deepEqual(got, [
+    { key: "p/a", size: 1, etag: "e1", lastModified: T1, storageClass: "STANDARD" },
+    { key: "p/b", size: 2, etag: "e2-3", lastModified: T2, storageClass: "GLACIER" },
+    { key: "p/c", size: 0, etag: undefined, lastModified: T3, storageClass: "STANDARD" },
+  ]);
+  assert.deepEqual(fake.sent.map((c) => c.input), [
+    { Bucket: "bkt", Prefix: "p/", ContinuationToken: undefined, MaxKeys: 1000 },
+    { Bucket: "bkt", Prefix: "p/", ContinuationToken: "tok-1", MaxKeys: 1000 },
+  ]);
+});
+
+Deno.test("S3Store.list with an empty prefix sends no Prefix", async () => {
+  const fake = new FakeSdkClient({ ListObjectsV2Command: () => ({ IsTruncated: false }) });
+  assert.deepEqual(await collect(storeOver(fake).list("bkt", "")), []);
+  assert.equal(fake.sent[0].input.Prefix, undefined);
+});
+
+Deno.test("S3Store.head: fields, restore header, and which errors mean 'missing'", async (t) => {
+  const cases: Array<{ name: string; respond: () => unknown; want: unknown }> = [
+    {
+      name: "found, restored Glacier object",
+      respond: () => ({
+        ContentLength: 71,
+        ETag: '"abc"',
+        LastModified: T1,
+        StorageClass: "GLACIER",
+        Metadata: { sha256: "00ff" },
+        VersionId: "v1",
+        Restore: 'ongoing-request="false", expiry-date="Fri, 21 Dec 2012 00:00:00 GMT"',
+        ServerSideEncryption: "AES256",
+      }),
+      want: {
+        key: "k",
+        size: 71,
+        etag: "abc",
+        lastModified: T1,
+        storageClass: "GLACIER",
+        metadata: { sha256: "00ff" },
+        versionId: "v1",
+        restore: { ongoing: false, expiry: new Date("2012-12-21T00:00:00Z") },
+        sse: "AES256",
+      },
+    },
+    {
+      name: "restore in progress",
+      respond: () => ({ ContentLength: 1, Restore: 'ongoing-request="true"' }),
+      want: {
+        key: "k",
+        size: 1,
+        etag: undefined,
+        lastModified: new Date(0),
+        storageClass: "STANDARD",
+        metadata: {},
+        versionId: undefined,
+        restore: { ongoing: true, expiry: undefined },
+        sse: undefined,
+      },
+    },
+    {
+      name: "404 NotFound",
+      respond: () => {
+        throw s3Error("NotFound", "NotFound", 404);
+      },
+      want: undefined,
+    },
+    {
+      name: "NoSuchVersion",
+      respond: () => {
+        throw s3Error("NoSuchVersion", "The specified version does not exist.", 404);
+      },
+      want: undefined,
+    },
+    {
+      name: "403 is not 'missing'",
+      respond: () => {
+        throw s3Error("Forbidden", "Forbidden", 403);
+      },
+      want: "throws Forbidden",
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      const fake = new FakeSdkClient({ HeadObjectCommand: c.respond });
+      const store = storeOver(fake);
+      if (c.want === "throws Forbidden") {
+        await assert.rejects(store.head("bkt", "k"), { name: "Forbidden" });
+      } else {
+        assert.deepEqual(await store.head("bkt", "k", "v1"), c.want);
+        assert.deepEqual(fake.sent[0].input, { Bucket: "bkt", Key: "k", VersionId: "v1" });
+      }
+    });
+  }
+});
+
+Deno.test("S3Store.get returns the body, undefined on NoSuchKey, and rethrows other errors", async () => {
+  const body = Readable.from([Buffer.from("hello")]);
+  const fake = new FakeSdkClient({
+    GetObjectCommand: (input) => {
+      if (input.Key === "missing") {
+        throw s3Error("NoSuchKey", "The specified key does not exist.", 404);
+      }
+      if (input.Key === "denied") throw s3Error("AccessDenied", "Access Denied", 403);
+      return {
+        Body: body,
+        ContentLength: 5,
+        ETag: '"x"',
+        Metadata: { sha256: "ab" },
+        VersionId: "v9",
+      };
+    },
+  });
+  const store = storeOver(fake);
+  const got = await store.get("bkt", "k", "v9");
+  assert.ok(got);
+  assert.equal(got.size, 5);
+  assert.equal(got.etag, "x");
+  assert.equal(got.versionId, "v9");
+  assert.deepEqual(got.metadata, { sha256: "ab" });
+  assert.equal(Buffer.from(await readBody(got.body)).toString(), "hello");
+  assert.equal(await store.get("bkt", "missing"), undefined);
+  await assert.rejects(store.get("bkt", "denied"), { name: "AccessDenied" });
+  assert.deepEqual(fake.sent.map((c) => c.input.VersionId), ["v9", undefined, undefined]);
+});
+
+Deno.test("S3Store.put of a one-part digest sends one PutObject with both checksums", async () => {
+  const bytes = Buffer.from("meeting notes\n".repeat(5));
+  const digest = digestBytes(bytes, 8 * 1024 * 1024);
+  let sentBytes: Uint8Array | undefined;
+  const fake = new FakeSdkClient({
+    PutObjectCommand: async (input) => {
+      sentBytes = await readBody(input.Body);
+      return { ETag: '"etag-1"', VersionId: "ver-1" };
+    },
+  });
+  const req = putRequest(bytes, digest);
+  assert.deepEqual(await storeOver(fake).put(req), { etag: "etag-1", versionId: "ver-1" });
+  assert.deepEqual(fake.names(), ["PutObjectCommand"]);
+  const { Body: _body, ...input } = fake.sent[0].input;
+  assert.deepEqual(input, {
+    Bucket: "bkt",
+    Key: "docs/a.pdf",
+    ContentLength: bytes.length,
+    ContentMD5: digest.md5Base64,
+    ChecksumSHA256: digest.sha256Base64,
+    ContentType: "application/pdf",
+    Metadata: { sha256: digest.sha256Hex, mtime: "2026-02-11T02:00:00.000Z" },
+  });
+  assert.ok(sentBytes && bytes.equals(sentBytes), "the body sent is the file's content");
+});
+
+Deno.test("S3Store.put without sha256Checksums sends Content-MD5 only", async () => {
+  const bytes = Buffer.from("x");
+  const fake = new FakeSdkClient({ PutObjectCommand: () => ({}) });
+  await storeOver(fake, { sha256Checksums: false }).put(
+    putRequest(bytes, digestBytes(bytes, 1024)),
+  );
+  assert.equal(fake.sent[0].input.ChecksumSHA256, undefined);
+  assert.equal(fake.sent[0].input.ContentMD5, digestBytes(bytes, 1024).md5Base64);
+});
+
+Deno.test("S3Store.put of a multi-part digest: create, one UploadPart per part, complete in order", async () => {
+  const bytes = Buffer.from("0123456789"); // parts of 4: "0123" "4567" "89"
+  const digest = digestBytes(bytes, 4);
+  assert.equal(digest.parts.length, 3);
+  const partBytes = new Map<number, string>();
+  const fake = new FakeSdkClient({
+    CreateMultipartUploadCommand: () => ({ UploadId: "up-1" }),
+    // Later parts answer sooner, so completion order differs from part order.
+    UploadPartCommand: async (input) => {
+      const data = await readBody(input.Body);
+      await new Promise((r) => setTimeout(r, (4 - input.PartNumber) * 5));
+      partBytes.set(input.PartNumber, Buffer.from(data).toString());
+      return { ETag: `"etag-p${input.PartNumber}"` };
+    },
+    CompleteMultipartUploadCommand: () => ({ ETag: '"whole-3"', VersionId: "ver-2" }),
+  });
+  const result = await storeOver(fake, { partConcurrency: 3 }).put(putRequest(bytes, digest));
+  assert.deepEqual(result, { etag: "whole-3", versionId: "ver-2" });
+  const names = fake.names();
+  assert.equal(names[0], "CreateMultipartUploadCommand");
+  assert.equal(names.at(-1), "CompleteMultipartUploadCommand");
+  assert.equal(names.filter((n) => n === "UploadPartCommand").length, 3);
+  assert.equal(names.length, 5);
+  assert.deepEqual(fake.of("CreateMultipartUploadCommand")[0].input, {
+    Bucket: "bkt",
+    Key: "docs/a.pdf",
+    ContentType: "application/pdf",
+    Metadata: { sha256: digest.sha256Hex, mtime: "2026-02-11T02:00:00.000Z" },
+  });
+  const parts = fake.of("UploadPartCommand").map(({ input: { Body: _b, ...rest } }) => rest)
+    .sort((a, b) => a.PartNumber - b.PartNumber);
+  assert.deepEqual(
+    parts,
+    digest.parts.map((p, i) => ({
+      Bucket: "bkt",
+      Key: "docs/a.pdf",
+      UploadId: "up-1",
+      PartNumber: i + 1,
+      ContentLength: p.size,
+      ContentMD5: p.md5Base64,
+    })),
+  );
+  assert.deepEqual([...partBytes.entries()].sort(), [[1, "0123"], [2, "4567"], [3, "89"]]);
+  assert.deepEqual(fake.of("CompleteMultipartUploadCommand")[0].input, {
+    Bucket: "bkt",
+    Key: "docs/a.pdf",
+    UploadId: "up-1",
+    MultipartUpload: {
+      Parts: digest.parts.map((_p, i) => ({
+        PartNumber: i + 1,
+        ETag: `"etag-p${i + 1}"`,
+      })),
+    },
+  });
+});
+
+Deno.test("S3Store.put: parts read into memory stay within partsInMemory across uploads", async () => {
+  const bytes = Buffer.from("0123456789abcdefghij"); // 10 parts of 2
+  const full = digestBytes(bytes, 2);
+  const digest = { ...full, parts: full.parts.map((p) => ({ size: p.size })) };
+  let held = 0;
+  let most = 0;
+  const fake = new FakeSdkClient({
+    CreateMultipartUploadCommand: () => ({ UploadId: "up" }),
+    UploadPartCommand: async (input) => {
+      assert.ok(input.Body instanceof Uint8Array, "a part read into memory is sent as bytes");
+      await new Promise((r) => setTimeout(r, 3));
+      held--; // the store lets go of the part once it is sent
+      return { ETag: `"p${input.PartNumber}"` };
+    },
+    CompleteMultipartUploadCommand: () => ({ ETag: '"whole"' }),
+  });
+  const store = storeOver(fake, { partConcurrency: 4, partsInMemory: 3 });
+  const request = (key: string): PutRequest => ({
+    ...putRequest(bytes, digest),
+    key,
+    read: (start, end) => {
+      held++;
+      most = Math.max(most, held);
+      return Promise.resolve(bytes.slice(start, end));
+    },
+  });
+  // Two files at once, 4 parts each in flight: still at most 3 parts in memory.
+  await Promise.all([store.put(request("a.sql")), store.put(request("b.sql"))]);
+  assert.equal(most, 3);
+  // MD5s computed from the bytes read: the same as a digest with part MD5s.
+  const md5s = fake.of("UploadPartCommand").filter((c) => c.input.Key === "a.sql")
+    .sort((x, y) => x.input.PartNumber - y.input.PartNumber).map((c) => c.input.ContentMD5);
+  assert.deepEqual(md5s, full.parts.map((p) => p.md5Base64));
+});
+
+Deno.test("S3Store.put: a failing UploadPart aborts the multipart upload and rethrows", async () => {
+  const bytes = Buffer.from("0123456789");
+  const boom = s3Error("InternalError", "We encountered an internal error.", 500, 5);
+  const fake = new FakeSdkClient({
+    CreateMultipartUploadCommand: () => ({ UploadId: "up-9" }),
+    UploadPartCommand: (input) => {
+      if (input.PartNumber === 2) throw boom;
+      return { ETag: '"p"' };
+    },
+    AbortMultipartUploadCommand: () => ({}),
+    CompleteMultipartUploadCommand: () => ({}),
+  });
+  const store = storeOver(fake, { partConcurrency: 1 });
+  await assert.rejects(store.put(putRequest(bytes, digestBytes(bytes, 4))), (err) => err === boom);
+  assert.deepEqual(fake.of("AbortMultipartUploadCommand").map((c) => c.input), [
+    { Bucket: "bkt", Key: "docs/a.pdf", UploadId: "up-9" },
+  ]);
+  assert.equal(fake.of("CompleteMultipartUploadCommand").length, 0);
+  // With one part in flight at a time, part 3 is never started after part 2 failed.
+  assert.deepEqual(fake.of("UploadPartCommand").map((c) => c.input.PartNumber), [1, 2]);
+  assert.equal(store.requestCounts().UploadPart, 1 + 5);
+});
+
+Deno.test("S3Store.requestCounts is what the client's transport counted", async () => {
+  const fake = new FakeSdkClient({
+    ListObjectsV2Command: () => ({ IsTruncated: false, $metadata: { attempts: 3 } }),
+    HeadObjectCommand: () => {
+      throw s3Error("NotFound", "NotFound", 404, 2);
+    },
+    PutObjectCommand: () => ({}),
+  });
+  const store = storeOver(fake);
+  assert.deepEqual(store.requestCounts(), {});
+  await collect(store.list("bkt", ""));
+  assert.equal(await store.head("bkt", "k"), undefined);
+  await store.head("bkt", "k");
+  const bytes = Buffer.from("abc");
+  await store.put(putRequest(bytes, digestBytes(bytes, 1024)));
+  assert.deepEqual(store.requestCounts(), { ListObjectsV2: 3, HeadObject: 4, PutObject: 1 });
+  // A copy: the caller cannot change the counters.
+  store.requestCounts().PutObject = 99;
+  assert.equal(store.requestCounts().PutObject, 1);
+  // A client without a transport count (no requestCounts) reports none.
+  assert.deepEqual(new S3Store({ send: fake.send.bind(fake) } as S3Sender).requestCounts(), {});
+});
+
+Deno.test("S3Store.listVersions merges versions and delete markers, newest first per key", async () => {
+  const fake = new FakeSdkClient({
+    ListObjectVersionsCommand: (input) =>
+      input.KeyMarker === undefined
+        ? {
+          Versions: [
+            { Key: "a", VersionId: "a3", IsLatest: true, LastModified: T3, Size: 3, ETag: '"e3"' },
+            { Key: "a", VersionId: "a1", IsLatest: false, LastModified: T1, Size: 1, ETag: '"e1"' },
+          ],
+          DeleteMarkers: [{ Key: "a", VersionId: "a2", IsLatest: false, LastModified: T2 }],
+          IsTruncated: true,
+          NextKeyMarker: "a",
+          NextVersionIdMarker: "a1",
+        }
+        : {
+          Versions: [
+            {
+              Key: "b",
+              VersionId: "b1",
+              IsLatest: false,
+              LastModified: T1,
+              Size: 7,
+              StorageClass: "GLACIER",
+            },
+          ],
+          DeleteMarkers: [{ Key: "b", VersionId: "b2", IsLatest: true, LastModified: T2 }],
+          IsTruncated: false,
+        },
+  });
+  const got = await collect(storeOver(fake).listVersions("bkt", "p/"));
+  assert.deepEqual(
+    got.map((v) => [v.key, v.versionId, v.isLatest, v.isDeleteMarker, v.size, v.etag]),
+    [
+      ["a", "a3", true, false, 3, "e3"],
+      ["a", "a2", false, true, 0, undefined],
+      ["a", "a1", false, false, 1, "e1"],
+      ["b", "b2", true, true, 0, undefined],
+      ["b", "b1", false, false, 7, undefined],
+    ],
+  );
+  assert.equal(got[4].storageClass, "GLACIER");
+  assert.deepEqual(
+    fake.sent.map((c) => [c.input.Prefix, c.input.KeyMarker, c.input.VersionIdMarker]),
+    [["p/", undefined, undefined], ["p/", "a", "a1"]],
+  );
+});
+
+// Regression (fixed in 9db5350): listVersions breaks timestamp ties with IsLatest. S3 lists
+// LastModified to the second; a delete made in the same second as the upload it hides must
+// still come first, or "the newest version" of a deleted file is its old content.
+Deno.test("S3Store.listVersions: a latest delete marker with the same LastModified comes first", async () => {
+  const fake = new FakeSdkClient({
+    ListObjectVersionsCommand: () => ({
+      Versions: [{ Key: "a", VersionId: "v1", IsLatest: false, LastModified: T1, Size: 1 }],
+      DeleteMarkers: [{ Key: "a", VersionId: "dm", IsLatest: true, LastModified: T1 }],
+      IsTruncated: false,
+    }),
+  });
+  const got = await collect(storeOver(fake).listVersions("bkt", ""));
+  assert.deepEqual(got.map((v) => [v.versionId, v.isLatest]), [["dm", true], ["v1", false]]);
+});
+
+Deno.test("S3Store.requestRestore maps 202/200/RestoreAlreadyInProgress", async (t) => {
+  const cases: Array<{ name: string; respond: () => unknown; want: string }> = [
+    {
+      name: "202 → started",
+      respond: () => ({ $metadata: { httpStatusCode: 202 } }),
+      want: "started",
+    },
+    { name: "200 → ready", respond: () => ({ $metadata: { httpStatusCode: 200 } }), want: "ready" },
+    {
+      name: "RestoreAlreadyInProgress → in-progress",
+      respond: () => {
+        throw s3Error("RestoreAlreadyInProgress", "Object restore is already in progress", 409);
+      },
+      want: "in-progress",
+    },
+    {
+      name: "InvalidObjectState → rejects",
+      respond: () => {
+        throw s3Error("InvalidObjectState", "not an archived object", 403);
+      },
+      want: "rejects",
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      const fake = new FakeSdkClient({ RestoreObjectCommand: c.respond });
+      const p = storeOver(fake).requestRestore("bkt", "k", "v1", { days: 7, tier: "Bulk" });
+      if (c.want === "rejects") await assert.rejects(p, { name: "InvalidObjectState" });
+      else assert.equal(await p, c.want);
+      assert.deepEqual(fake.sent[0].input, {
+        Bucket: "bkt",
+        Key: "k",
+        VersionId: "v1",
+        RestoreRequest: { Days: 7, GlacierJobParameters: { Tier: "Bulk" } },
+      });
+    });
+  }
+});
+
+Deno.test("S3Store: the store's signal cuts every request, even one waiting out a retry", async () => {
+  const controller = new AbortController();
+  let calls = 0;
+  const fake = new FakeSdkClient({
+    // Like the SDK in a throttling backoff: the answer comes only much later.
+    ListObjectsV2Command: () => {
+      calls++;
+      return new Promise((r) => setTimeout(() => r({ IsTruncated: false }), 2000));
+    },
+  });
+  const store = storeOver(fake, { signal: controller.signal });
+  setTimeout(() => controller.abort("SIGTERM"), 50);
+  const t0 = performance.now();
+  await assert.rejects(collect(store.list("bkt", "")), { name: "AbortError", message: /SIGTERM/ });
+  assert.ok(performance.now() - t0 < 1000, "rejected at the signal, not when the SDK gave up");
+  await assert.rejects(store.head("bkt", "k"), { name: "AbortError" });
+  assert.equal(calls, 1, "nothing is sent once the signal aborted");
+});

@@ -1,0 +1,353 @@
+/**
+ * Local state in node:sqlite: what was backed up, keyed by bucket and key. WAL mode; rows are
+ * queued and written in batches, one transaction each. A lost, damaged or unwritable database
+ * only costs a re-verification against the buckets (see change.ts), never a lost change.
+ */
+import { DatabaseSync } from "node:sqlite";
+import { dirname, join } from "node:path";
+import {
+  type OpenUpload,
+  type RunRecord,
+  type StateHealth,
+  stateKey,
+  type StateLookup,
+  type StateStore,
+} from "../core/ports.ts";
+import type { StateRow } from "../core/types.ts";
+import { GuardedDb } from "./sqlite_guard.ts";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS files (
+  bucket TEXT NOT NULL,
+  key TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  mtime_ms REAL NOT NULL,
+  ctime_ms REAL NOT NULL,
+  ino INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  recorded_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (bucket, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY,
+  started_at TEXT NOT NULL,
+  status TEXT NOT NULL,
+  uploaded INTEGER NOT NULL,
+  skipped INTEGER NOT NULL,
+  errors INTEGER NOT NULL,
+  bytes_uploaded INTEGER NOT NULL,
+  duration_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS open_uploads (
+  upload_id TEXT PRIMARY KEY,
+  bucket TEXT NOT NULL,
+  key TEXT NOT NULL,
+  started_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+`;
+
+const COLUMNS = "bucket, key, size, mtime_ms, ctime_ms, ino, sha256, recorded_at_ms";
+type RawRow = Record<string, number | string>;
+type Meta = { value: string };
+/** The columns under StateRow's names: a row needs no copy (rows are null-prototype objects). */
+const ROW_COLUMNS =
+  "bucket, key, size, mtime_ms AS mtimeMs, ctime_ms AS ctimeMs, ino, sha256, recorded_at_ms AS recordedAtMs";
+
+function toRow(r: RawRow): StateRow {
+  return {
+    bucket: String(r.bucket),
+    key: String(r.key),
+    size: Number(r.size),
+    mtimeMs: Number(r.mtime_ms),
+    ctimeMs: Number(r.ctime_ms),
+    ino: Number(r.ino),
+    sha256: String(r.sha256),
+    recordedAtMs: Number(r.recorded_at_ms),
+  };
+}
+
+const BATCH_ROWS = 500;
+const BATCH_MS = 2000;
+
+export const STATE_FILE = "state.db";
+
+const UPSERT =
+  `INSERT INTO files (bucket, key, size, mtime_ms, ctime_ms, ino, sha256, recorded_at_ms)
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+   ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms,
+     ctime_ms = excluded.ctime_ms, ino = excluded.ino, sha256 = excluded.sha256,
+     recorded_at_ms = excluded.recorded_at_ms`;
+const ONE = `SELECT ${COLUMNS} FROM files WHERE bucket = ? AND key = ?`;
+const MANY =
+  `SELECT ${ROW_COLUMNS} FROM files WHERE bucket = ? AND key IN (SELECT value FROM json_each(?))`;
+
+/** Creates a private folder (0700) and a private file (0600) before SQLite opens it. */
+function preparePrivateFile(dir: string, file: string): void {
+  Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const f = Deno.openSync(file, { create: true, read: true, write: true, mode: 0o600 });
+  f.close();
+  Deno.chmodSync(file, 0o600);
+}
+
+/** Opens the file (created private) with the schema in place. */
+function openAt(path: string): DatabaseSync {
+  preparePrivateFile(dirname(path), path);
+  const db = new DatabaseSync(path);
+  try {
+    db.exec(
+      "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
+    );
+    db.exec(SCHEMA);
+    db.prepare("SELECT count(*) FROM files").get();
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function memoryDb(): DatabaseSync {
+  const db = new DatabaseSync(":memory:");
+  db.exec(SCHEMA);
+  return db;
+}
+
+/**
+ * The state of a run. Neither damage nor a failed write fails a run (see GuardedDb): a damaged
+ * database, found by any read or write, is moved aside and replaced by a new one, so the run
+ * goes on as after a lost state (files hashed, objects checked with HEAD); a write that fails
+ * otherwise (a full disk) is counted and its cause kept for the report (health()).
+ */
+export class SqliteStateStore implements StateStore {
+  readonly #db: GuardedDb;
+  #queue: StateRow[] = [];
+  #lastFlush = Date.now();
+
+  private constructor(db: GuardedDb) {
+    this.#db = db;
+  }
+
+  /**
+   * Opens (creating if needed) state_dir/state.db. A damaged database is moved aside and a new
+   * one started; on a disk that takes no writes the run goes on in memory (see health()).
+   * Other failures (permissions) throw.
+   */
+  static open(
+    stateDir: string,
+    onCorrupt?: (movedTo: string, why: string) => void,
+  ): SqliteStateStore {
+    const path = join(stateDir, STATE_FILE);
+    const place = { stateDir, path, readOnly: false, openFile: openAt, memory: memoryDb };
+    return new SqliteStateStore(GuardedDb.open({ ...place, onCorrupt }));
+  }
+
+  /**
+   * A read-only view (dry runs, verify): missing, empty or damaged reads as empty (a real run
+   * would rebuild it); damage is reported by health(), nothing on disk changes.
+   */
+  static openReadOnlyCopy(stateDir: string): SqliteStateStore {
+    const path = join(stateDir, STATE_FILE);
+    const place = { stateDir, path, readOnly: true, openFile: openAt, memory: memoryDb };
+    const empty = () => new SqliteStateStore(new GuardedDb(memoryDb(), place));
+    let db: DatabaseSync;
+    try {
+      Deno.statSync(path);
+      db = new DatabaseSync(path, { readOnly: true });
+    } catch {
+      return empty();
+    }
+    const guarded = new GuardedDb(db, place);
+    try {
+      guarded.read(() => {
+        guarded.exec("PRAGMA query_only = 1;");
+        guarded.prepare("SELECT count(*) FROM files").get();
+      }, undefined);
+      return new SqliteStateStore(guarded);
+    } catch {
+      guarded.close();
+      return empty(); // an empty file (a crash right after it was created): no tables
+    }
+  }
+
+  /** Damage found and writes that failed so far (reported by the run). */
+  health(): StateHealth {
+    return this.#db.health();
+  }
+
+  loadAll(): Map<string, StateRow> {
+    return this.#db.read(() => {
+      // Row by row: .all() held every raw row alongside the map.
+      const rows = this.#db.prepare(`SELECT ${COLUMNS} FROM files`).iterate() as Iterable<RawRow>;
+      const map = new Map<string, StateRow>();
+      for (const r of rows) {
+        const row = toRow(r);
+        map.set(stateKey(row.bucket, row.key), row);
+      }
+      return map;
+    }, new Map());
+  }
+
+  /**
+   * Rows read as planning goes instead of a Map of every row: planning 100,000 files held
+   * ~55 MiB of rows and keys for the whole run. Announced keys (prefetch, ~1,000 at a time) are
+   * read in one query per bucket, ~5× cheaper per row than a query per file; any other key by
+   * itself. A key the query could not match only means no row: the file is hashed, not lost.
+   * Rows of a database found damaged are not trusted: the chunk reads as absent.
+   */
+  lookup(): StateLookup {
+    /** Prefetched rows; null: announced and absent. */
+    let fetched = new Map<string, StateRow | null>();
+    return {
+      prefetch: (keys: string[]) => {
+        fetched = new Map();
+        const byBucket = new Map<string, string[]>();
+        for (const k of keys) {
+          fetched.set(k, null);
+          const sep = k.indexOf("\0");
+          const bucket = k.slice(0, sep);
+          const list = byBucket.get(bucket) ?? [];
+          list.push(k.slice(sep + 1));
+          byBucket.set(bucket, list);
+        }
+        const found = this.#db.read(() =>
+          [...byBucket].map(([bucket, list]) => ({
+            bucket,
+            rows: this.#db.prepare(MANY).all(bucket, JSON.stringify(list)) as unknown as StateRow[],
+          })), []);
+        for (const { bucket, rows } of found) {
+          for (const row of rows) fetched.set(stateKey(bucket, row.key), row);
+        }
+      },
+      get: (k: string) => {
+        const known = fetched.get(k);
+        if (known !== undefined) return known ?? undefined;
+        const sep = k.indexOf("\0");
+        const r = this.#db.read(
+          () => this.#db.prepare(ONE).get(k.slice(0, sep), k.slice(sep + 1)) as RawRow | undefined,
+          undefined,
+        );
+        return r === undefined ? undefined : toRow(r);
+      },
+    };
+  }
+
+  record(row: StateRow): void {
+    this.#queue.push(row);
+    if (this.#queue.length >= BATCH_ROWS || Date.now() - this.#lastFlush >= BATCH_MS) this.flush();
+  }
+
+  /** Writes the queued rows in one transaction; a failure is counted (health()), not thrown. */
+  flush(): void {
+    this.#lastFlush = Date.now();
+    if (this.#queue.length === 0) return;
+    const rows = this.#queue;
+    this.#queue = [];
+    this.#db.write(() => {
+      const upsert = this.#db.prepare(UPSERT);
+      this.#db.exec("BEGIN");
+      for (const r of rows) {
+        upsert.run(r.bucket, r.key, r.size, r.mtimeMs, r.ctimeMs, r.ino, r.sha256, r.recordedAtMs);
+      }
+      this.#db.exec("COMMIT");
+    }, rows.length);
+  }
+
+  getMeta(name: string): string | undefined {
+    try {
+      const sql = `SELECT value FROM meta WHERE name = ?`;
+      return this.#db.read(
+        () => (this.#db.prepare(sql).get(name) as Meta | undefined)?.value,
+        undefined,
+      );
+    } catch {
+      return undefined; // a read-only view of an older database without the table
+    }
+  }
+
+  setMeta(name: string, value: string): void {
+    this.#db.write(() => {
+      this.#db.prepare(
+        `INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
+      ).run(name, value);
+    }, 0);
+  }
+
+  recordRun(run: RunRecord): void {
+    this.#db.write(() => {
+      this.#db.prepare(
+        `INSERT INTO runs (started_at, status, uploaded, skipped, errors, bytes_uploaded, duration_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        run.startedAt,
+        run.status,
+        run.uploaded,
+        run.skipped,
+        run.errors,
+        run.bytesUploaded,
+        run.durationMs,
+      );
+    }, 0);
+  }
+
+  /** Multipart uploads journaled by the store and still open, oldest first. */
+  openUploads(): OpenUpload[] {
+    try {
+      const sql =
+        `SELECT bucket, key, upload_id FROM open_uploads ORDER BY started_at_ms, upload_id`;
+      return this.#db.read(
+        () =>
+          this.#db.prepare(sql).all().map((r) => ({
+            bucket: String(r.bucket),
+            key: String(r.key),
+            uploadId: String(r.upload_id),
+          })),
+        [],
+      );
+    } catch {
+      return []; // a read-only view of an older database without the table
+    }
+  }
+
+  addOpenUpload(u: OpenUpload): void {
+    this.#db.write(() => {
+      this.#db.prepare(
+        `INSERT OR REPLACE INTO open_uploads (upload_id, bucket, key, started_at_ms) VALUES (?, ?, ?, ?)`,
+      ).run(u.uploadId, u.bucket, u.key, Date.now());
+    }, 0);
+  }
+
+  removeOpenUpload(uploadId: string): void {
+    this.#db.write(() => {
+      this.#db.prepare(`DELETE FROM open_uploads WHERE upload_id = ?`).run(uploadId);
+    }, 0);
+  }
+
+  close(): void {
+    this.flush();
+    this.#db.close();
+  }
+}
+
+/** A state that records nothing (dry runs): reads come from a read-only view of the real one. */
+export class ReadOnlyState implements StateStore {
+  constructor(private readonly inner: StateStore) {}
+  loadAll(): Map<string, StateRow> {
+    return this.inner.loadAll();
+  }
+  lookup(): StateLookup {
+    return this.inner.lookup?.() ?? this.inner.loadAll();
+  }
+  record(_row: StateRow): void {}
+  getMeta(name: string): string | undefined {
+    return this.inner.getMeta(name);
+  }
+  setMeta(_name: string, _value: string): void {}
+  flush(): void {}
+  health(): StateHealth {
+    return this.inner.health?.() ?? { file: "", unsaved: 0 };
+  }
+  close(): void {
+    this.inner.close();
+  }
+}

@@ -1,0 +1,302 @@
+/**
+ * Walks the source tree. Synchronous readDirSync/lstatSync: measured 4–5× faster than async
+ * walkers on 100k files. Excluded folders are not descended into; symlinks are not followed.
+ */
+import picomatch from "picomatch";
+import type { LocalFile, PathFailure } from "../core/types.ts";
+import { SourceError } from "../core/errors.ts";
+import { isUndecodable, shownLossy, undecodableNames } from "./raw_names.ts";
+
+export interface ScanResult {
+  /** Sorted by relPath (UTF-16 code units, as Array.prototype.sort). */
+  files: FileList;
+  excluded: string[];
+  symlinks: string[];
+  special: string[];
+  /** Names that are not valid UTF-8, escaped (`bad\xff.txt`, a folder `caf\xe9/`); also in failed. */
+  invalidNames: string[];
+  failed: PathFailure[];
+  /**
+   * Paths whose content this scan could not see (a folder that could not be read ends in `/`):
+   * their files are not gone, so the run manifest keeps what it listed for them.
+   */
+  unseen: string[];
+}
+
+/** Why a name that is not valid UTF-8 is not backed up (see raw_names.ts). */
+const INVALID_NAME = "name is not valid UTF-8: S3 cannot store it as a key";
+
+/** A matcher for the exclude globs on paths relative to the source (dotfiles included). */
+export function createExcluder(globs: string[]): (relPath: string, isDir: boolean) => boolean {
+  if (globs.length === 0) return () => false;
+  const isMatch = picomatch(globs, { dot: true });
+  // "**/.git/**" must stop the walk at ".git" itself, so a folder is also tested as "dir/".
+  return (relPath, isDir) => isMatch(relPath) || (isDir && isMatch(`${relPath}/`));
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (err instanceof Deno.errors.NotFound) return "vanished during the scan";
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Throws SourceError when the source is missing or not a folder. */
+export function checkSource(source: string): void {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(source);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new SourceError(`source directory does not exist: ${source}`);
+    }
+    throw new SourceError(`source directory is not readable: ${source}: ${errorText(err)}`);
+  }
+  if (!info.isDirectory) throw new SourceError(`source is not a directory: ${source}`);
+  try {
+    // A source that cannot be listed would back up nothing and write an empty manifest.
+    Deno.readDirSync(source)[Symbol.iterator]().next();
+  } catch (err) {
+    throw unlistable(source, err);
+  }
+}
+
+function unlistable(source: string, err: unknown): SourceError {
+  return new SourceError(`source directory cannot be listed: ${source}: ${errorText(err)}`);
+}
+
+/** A file of a FileList; the absolute path is derived when asked, not held. */
+class ScannedFile implements LocalFile {
+  constructor(
+    readonly root: string,
+    readonly relPath: string,
+    readonly size: number,
+    readonly mtimeMs: number,
+    readonly ctimeMs: number,
+    readonly ino: number,
+    readonly dev: number,
+  ) {}
+
+  get absPath(): string {
+    return `${this.root}/${this.relPath}`;
+  }
+}
+
+/** Numbers held per file: size, mtime, ctime, inode, device. */
+const FIELDS = 5;
+
+/**
+ * The files a walk found, held compactly: their paths in one array and their numbers in one
+ * Float64Array. An object per file (with boxed numbers) was ~30 MiB of peak RSS on a
+ * 100,000-file tree (README, Performance); `get(i)` makes a LocalFile when one is needed.
+ */
+export class FileList implements Iterable<LocalFile> {
+  readonly root: string;
+  #paths: string[] = [];
+  #numbers = new Float64Array(FIELDS * 1024);
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  get length(): number {
+    return this.#paths.length;
+  }
+
+  add(
+    relPath: string,
+    size: number,
+    mtimeMs: number,
+    ctimeMs: number,
+    ino: number,
+    dev: number,
+  ): void {
+    const at = this.#paths.length * FIELDS;
+    if (at + FIELDS > this.#numbers.length) {
+      const grown = new Float64Array(this.#numbers.length * 2);
+      grown.set(this.#numbers);
+      this.#numbers = grown;
+    }
+    const n = this.#numbers;
+    n[at] = size;
+    n[at + 1] = mtimeMs;
+    n[at + 2] = ctimeMs;
+    n[at + 3] = ino;
+    n[at + 4] = dev;
+    this.#paths.push(relPath);
+  }
+
+  relPath(i: number): string {
+    return this.#paths[i];
+  }
+
+  get(i: number): LocalFile {
+    const n = this.#numbers;
+    const at = i * FIELDS;
+    return new ScannedFile(
+      this.root,
+      this.#paths[i],
+      n[at],
+      n[at + 1],
+      n[at + 2],
+      n[at + 3],
+      n[at + 4],
+    );
+  }
+
+  *[Symbol.iterator](): Iterator<LocalFile> {
+    for (let i = 0; i < this.#paths.length; i++) yield this.get(i);
+  }
+
+  /** Orders the files by relPath, each keeping its numbers. */
+  sort(): void {
+    const paths = this.#paths;
+    const order = Array.from(paths.keys());
+    order.sort((a, b) => (paths[a] < paths[b] ? -1 : paths[a] > paths[b] ? 1 : 0));
+    const was = this.#numbers;
+    const numbers = new Float64Array(was.length);
+    for (let to = 0; to < order.length; to++) {
+      for (let f = 0; f < FIELDS; f++) numbers[to * FIELDS + f] = was[order[to] * FIELDS + f];
+    }
+    this.#paths = order.map((from) => paths[from]);
+    this.#numbers = numbers;
+  }
+}
+
+/**
+ * A path below a folder as one flat string. A template literal makes a tree of string pieces
+ * (a V8 cons string) that a later comparison flattens into a copy while keeping the pieces:
+ * on 100,000 files that was ~15 MiB more heap than joining.
+ */
+function childPath(parent: string, name: string): string {
+  return parent === "" ? name : [parent, name].join("/");
+}
+
+/**
+ * Walks source. `ownDirs` are absolute folders of the tool's own (state_dir): never backed up,
+ * never counted, since the state changes while the run writes it.
+ */
+export function scanTree(source: string, exclude: string[], ownDirs: string[] = []): ScanResult {
+  const walk = walkTree(source, exclude, ownDirs);
+  let step = walk.next();
+  while (!step.done) step = walk.next();
+  return step.value;
+}
+
+/** The walk of a slice of the tree lasts at most this long before other work may run. */
+const SLICE_MS = 4;
+
+/**
+ * scanTree, giving the event loop a turn every few milliseconds, so that requests started
+ * before it (the bucket listings) go out and come back while the tree is walked.
+ */
+export async function scanTreeAsync(
+  source: string,
+  exclude: string[],
+  ownDirs: string[] = [],
+): Promise<ScanResult> {
+  const walk = walkTree(source, exclude, ownDirs);
+  let sliceStart = performance.now();
+  let step = walk.next();
+  while (!step.done) {
+    if (performance.now() - sliceStart >= SLICE_MS) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      sliceStart = performance.now();
+    }
+    step = walk.next();
+  }
+  return step.value;
+}
+
+/** The walk itself, pausing (yield) after each folder. */
+function* walkTree(
+  source: string,
+  exclude: string[],
+  ownDirs: string[],
+): Generator<void, ScanResult> {
+  checkSource(source);
+  const own = new Set(ownDirs.map((d) => d.replace(/\/+$/, "")));
+  const isExcluded = createExcluder(exclude);
+  const root = source.replace(/\/+$/, "") || "/";
+  const out: ScanResult = {
+    files: new FileList(root),
+    excluded: [],
+    symlinks: [],
+    special: [],
+    invalidNames: [],
+    failed: [],
+    unseen: [],
+  };
+  const stack: string[] = [""];
+  while (stack.length > 0) {
+    const rel = stack.pop()!;
+    const dirAbs = rel === "" ? root : `${root}/${rel}`;
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(dirAbs)];
+    } catch (err) {
+      if (rel === "") throw unlistable(root, err);
+      out.failed.push({ path: `${rel}/`, error: `cannot read folder: ${errorText(err)}` });
+      out.unseen.push(`${rel}/`);
+      continue;
+    }
+    /** This folder's names that are not UTF-8, read back when the first one is met. */
+    let raw: Map<string, string[]> | undefined;
+    const invalid = (name: string, isDir: boolean) => {
+      raw ??= undecodableNames(dirAbs);
+      const shown = childPath(rel, raw.get(name)?.shift() ?? shownLossy(name));
+      out.invalidNames.push(isDir ? `${shown}/` : shown);
+      out.failed.push({
+        path: isDir ? `${shown}/` : shown,
+        error: isDir
+          ? `folder ${INVALID_NAME}; nothing under it is backed up (rename the folder)`
+          : `${INVALID_NAME}; not backed up (rename the file)`,
+      });
+    };
+    for (const entry of entries) {
+      const relPath = childPath(rel, entry.name);
+      const abs = `${dirAbs}/${entry.name}`;
+      if (entry.isSymlink) {
+        out.symlinks.push(relPath);
+        continue;
+      }
+      if (entry.isDirectory) {
+        if (own.has(abs)) continue;
+        if (isExcluded(relPath, true)) out.excluded.push(`${relPath}/`);
+        else if (isUndecodable(dirAbs, entry.name)) invalid(entry.name, true);
+        else stack.push(relPath);
+        continue;
+      }
+      if (isExcluded(relPath, false)) {
+        out.excluded.push(relPath);
+        continue;
+      }
+      if (isUndecodable(dirAbs, entry.name)) {
+        invalid(entry.name, false);
+        continue;
+      }
+      let st: Deno.FileInfo;
+      try {
+        st = Deno.lstatSync(abs);
+      } catch (err) {
+        out.failed.push({ path: relPath, error: errorText(err) });
+        if (!(err instanceof Deno.errors.NotFound)) out.unseen.push(relPath);
+        continue;
+      }
+      if (!st.isFile) {
+        out.special.push(relPath);
+        continue;
+      }
+      out.files.add(
+        relPath,
+        st.size,
+        st.mtime?.getTime() ?? 0,
+        st.ctime?.getTime() ?? 0,
+        st.ino ?? 0,
+        st.dev,
+      );
+    }
+    yield;
+  }
+  out.files.sort();
+  return out;
+}

@@ -1,0 +1,79 @@
+/** `s3backup init`: a commented starter config. Never overwrites an existing file. */
+import { parseConfigText } from "./config.ts";
+import { UsageError } from "../core/errors.ts";
+
+export function starterConfig(bucketPrefix: string, source: string): string {
+  const q = JSON.stringify;
+  return `# s3backup configuration. Reference: README.md ("Config file").
+# Credentials never go here: the AWS SDK's default chain supplies them (environment,
+# ~/.aws profiles, SSO, or the instance/container role).
+
+# The folder to back up; a relative path is relative to this file.
+source = ${q(source)}
+# Objects go to <key_prefix>/<path relative to source>; empty puts them at the bucket's root.
+key_prefix = ""
+# Local state (what was backed up) and the run lock; relative to this file.
+state_dir = ".s3backup"
+# Globs on paths relative to source; an excluded folder is not descended into.
+exclude = ["**/.git/**", "**/node_modules/**", "**/*.tmp", "**/*.swp"]
+# Category for files no extension matches, or "skip" to leave them out (they are counted).
+unmatched = "documents"
+# Files uploaded in parallel.
+concurrency = 16
+
+[aws]
+region = "eu-south-1"
+# profile = "backup"
+# endpoint = "http://127.0.0.1:4566"   # only for S3-compatible servers; plain http warns
+# The report topic; \`deno task deploy-infra\` prints its ARN.
+# sns_topic_arn = "arn:aws:sns:eu-south-1:123456789012:${bucketPrefix}-reports"
+
+[categories.documents]
+bucket = ${q(`${bucketPrefix}-documents`)}
+extensions = [".pdf", ".txt", ".docx", ".xlsx", ".csv", ".odt", ".ods", ".md"]
+
+[categories.photos]
+bucket = ${q(`${bucketPrefix}-photos`)}
+extensions = [".jpg", ".jpeg", ".png", ".heic", ".gif", ".tif", ".tiff"]
+
+[categories.database]
+bucket = ${q(`${bucketPrefix}-database`)}
+extensions = [".sql", ".sql.gz", ".dump", ".db", ".bak"]
+
+# Glacier restores: retrieval tier (Standard, Bulk, Expedited) and days the copy stays readable.
+# [restore]
+# tier = "Standard"
+# days = 7
+
+# A heartbeat monitor (healthchecks.io style): GET on success, <url>/fail on failure.
+# [notify]
+# ping_url = "https://hc-ping.com/your-uuid"
+
+# Read only by the infrastructure stack (deno task deploy-infra).
+# [infra]
+# alert_email = "admin@example.com"
+# transition_to_ia_days = 30
+# transition_to_glacier_days = 60
+# noncurrent_version_expiration_days = 365
+# object_lock_days = 0
+`;
+}
+
+/** Writes the starter config at path; refuses (exit 2) if anything exists there. */
+export function writeStarterConfig(path: string, bucketPrefix: string, source: string): string {
+  const text = starterConfig(bucketPrefix, source);
+  try {
+    parseConfigText(text, path); // bucket names valid, the file loads as written
+  } catch (err) {
+    throw new UsageError(`--bucket-prefix ${bucketPrefix}: ${(err as Error).message}`);
+  }
+  try {
+    Deno.writeTextFileSync(path, text, { createNew: true, mode: 0o644 });
+  } catch (err) {
+    if (err instanceof Deno.errors.AlreadyExists) {
+      throw new UsageError(`${path} already exists; not overwriting it`);
+    }
+    throw new UsageError(`cannot write ${path}: ${(err as Error).message}`);
+  }
+  return path;
+}

@@ -1,5 +1,6 @@
 /** Shared exit handling for the infra CLI entry points. */
 import { S3BackupError } from "../lib/core/errors.ts";
+import { exitCodeOf } from "../cli/exit_code.ts";
 
 /**
  * Runs a CLI body and exits with its code; S3BackupErrors (config, usage) print a one-line
@@ -12,7 +13,7 @@ export function runCli(body: () => Promise<number> | number): void {
     .catch((err) => {
       if (err instanceof S3BackupError) {
         console.error(`error: ${err.message}`);
-        Deno.exit(err.exitCode);
+        Deno.exit(exitCodeOf(err.outcome));
       }
       throw err;
     });

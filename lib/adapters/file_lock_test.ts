@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { acquireLock, LOCK_FILE } from "./file_lock.ts";
-import { ExitCode, LockHeldError } from "../core/errors.ts";
+import { LockHeldError } from "../core/errors.ts";
 
 const LOCK_MODULE = new URL("./file_lock.ts", import.meta.url).href;
 
@@ -53,7 +53,7 @@ Deno.test(
     try {
       assert.throws(() => acquireLock(dir, "host-a"), (err: unknown) => {
         assert.ok(err instanceof LockHeldError);
-        assert.equal(err.exitCode, ExitCode.locked);
+        assert.equal(err.outcome, "locked");
         assert.match(err.message, new RegExp(`pid ${Deno.pid} on host-a since \\d{4}-`));
         return true;
       });

@@ -7,6 +7,7 @@
  * Never throws: a heartbeat that cannot be delivered returns a reason for the log and does not
  * change the run's exit code (the monitor notices the missing ping by itself).
  */
+import type { Heartbeat } from "../core/ports.ts";
 
 export const HEARTBEAT_TIMEOUT_MS = 10_000;
 
@@ -73,4 +74,14 @@ export async function sendHeartbeat(
     const why = (err instanceof Error ? err.message : String(err)).replaceAll(url, redactUrl(url));
     return `heartbeat ${redactUrl(url)}: ${why}`;
   }
+}
+
+/** The Heartbeat port over sendHeartbeat: a ping that was not delivered throws its reason. */
+export function httpHeartbeat(base: string, opts: HeartbeatOptions = {}): Heartbeat {
+  return {
+    async ping(ok: boolean) {
+      const why = await sendHeartbeat(base, ok, opts);
+      if (why) throw new Error(why);
+    },
+  };
 }

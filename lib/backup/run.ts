@@ -2,7 +2,7 @@
  * `s3backup run`: scan → route → plan → execute → report. The one function main.ts calls; every
  * outcome, including a missing source, is reported through the notifier before returning.
  */
-import type { Clock, Logger, Notifier, ObjectStore, StateStore } from "../core/ports.ts";
+import type { Clock, Heartbeat, Logger, Notifier, ObjectStore, StateStore } from "../core/ports.ts";
 import type { Config } from "../config/config.ts";
 import type { Plan, Summary } from "../core/types.ts";
 import { checkSource, scanTreeAsync } from "./scan.ts";
@@ -11,8 +11,9 @@ import { executePlan } from "./execute.ts";
 import { outcomeWord, plural, snsMessage, snsSubject } from "./report.ts";
 import {
   describeError,
-  ExitCode,
+  interrupted,
   LockHeldError,
+  type Outcome,
   S3BackupError,
   UnreachableError,
   whatToCheck,
@@ -76,11 +77,6 @@ export interface RunOptions {
   concurrency: number;
 }
 
-/** The healthchecks.io-style monitor: a ping on success, on failure; throws when not delivered. */
-export interface Heartbeat {
-  ping(ok: boolean): Promise<void>;
-}
-
 export interface RunDeps {
   store: ObjectStore;
   /** undefined when no topic is configured, --no-notify or --dry-run. */
@@ -99,7 +95,7 @@ export interface RunDeps {
 
 export interface RunResult {
   summary: Summary;
-  exitCode: number;
+  outcome: Outcome;
 }
 
 function emptySummary(config: Config, deps: RunDeps, opts: RunOptions, started: Date): Summary {
@@ -159,17 +155,13 @@ async function notify(summary: Summary, deps: RunDeps, fatal: unknown): Promise<
 }
 
 /**
- * The exit code of a finished or failed run (SPEC "Exit codes"): a fatal error's own code, a
- * signal's, 1 when anything failed (a file, a bucket, a report not sent), else 0.
+ * How a finished or failed run ended (SPEC "Exit codes"): a fatal error's own outcome, the
+ * signal's, partial when anything failed (a file, a bucket, a report not sent), else ok.
  */
-function exitCodeOf(summary: Summary, fatal: unknown, signal?: AbortSignal): number {
-  if (summary.status === "INTERRUPTED") {
-    return signal?.reason === "SIGTERM" ? ExitCode.sigterm : ExitCode.sigint;
-  }
-  if (fatal !== undefined) {
-    return fatal instanceof S3BackupError ? fatal.exitCode : ExitCode.partial;
-  }
-  return summary.status === "OK" ? ExitCode.ok : ExitCode.partial;
+function outcomeOf(summary: Summary, fatal: unknown, signal?: AbortSignal): Outcome {
+  if (summary.status === "INTERRUPTED") return interrupted(signal?.reason);
+  if (fatal !== undefined) return fatal instanceof S3BackupError ? fatal.outcome : "partial";
+  return summary.status === "OK" ? "ok" : "partial";
 }
 
 /**
@@ -251,7 +243,7 @@ export async function runBackup(
     await notify(summary, deps, fatal);
     const unsent = Object.values(summary.notifications).some((n) => !n.sent);
     if (unsent && summary.status === "OK") summary.status = "FAILED";
-    return { summary, exitCode: exitCodeOf(summary, fatal, deps.signal) };
+    return { summary, outcome: outcomeOf(summary, fatal, deps.signal) };
   };
 
   deps.logger.info(`Starting incremental backup from directory: ${config.source}`);

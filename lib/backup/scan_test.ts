@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { checkSource, createExcluder, FileList, scanTree } from "./scan.ts";
-import { ExitCode, SourceError } from "../core/errors.ts";
+import { SourceError } from "../core/errors.ts";
 
 const EXCLUDE = ["**/.git/**", "**/*.tmp"];
 
@@ -134,7 +134,7 @@ Deno.test("checkSource / scanTree: a missing source or a file is a SourceError (
       for (const fn of [() => checkSource(source), () => scanTree(source, [])]) {
         assert.throws(fn, (err: unknown) => {
           assert.ok(err instanceof SourceError, String(err));
-          assert.equal(err.exitCode, ExitCode.usage);
+          assert.equal(err.outcome, "usage");
           assert.match(err.message, msg);
           assert.ok(err.message.includes(source));
           return true;

@@ -8,7 +8,7 @@ import {
   LEGACY_EXTENSIONS,
   parseConfigText,
 } from "./config.ts";
-import { ConfigError, ExitCode } from "../core/errors.ts";
+import { ConfigError } from "../core/errors.ts";
 import { createRouter } from "../backup/route.ts";
 
 /** The example of SPEC.md, verbatim. */
@@ -334,7 +334,7 @@ Deno.test("parseConfigText: every config error is a ConfigError (exit 2) naming 
       () => parseConfigText(c.text, PATH),
       (err: unknown) => {
         assert.ok(err instanceof ConfigError, `${c.name}: ${err}`);
-        assert.equal(err.exitCode, ExitCode.usage, c.name);
+        assert.equal(err.outcome, "usage", c.name);
         assert.ok(err.message.startsWith(`${PATH}: `), `${c.name}: names the file: ${err.message}`);
         assert.ok(err.message.includes(c.key), `${c.name}: ${err.message} should name ${c.key}`);
         return true;
@@ -348,7 +348,7 @@ Deno.test("parseConfigText: invalid TOML is a ConfigError naming the file", () =
   const text = `source = "data"\nconcurrency = \n`;
   assert.throws(() => parseConfigText(text, PATH), (err: unknown) => {
     assert.ok(err instanceof ConfigError);
-    assert.equal(err.exitCode, ExitCode.usage);
+    assert.equal(err.outcome, "usage");
     assert.match(err.message, /^\/etc\/acme\/s3backup\.toml: invalid TOML/);
     return true;
   });
@@ -448,7 +448,7 @@ Deno.test("configFromEnv: missing variables are listed in the error", () => {
   for (const c of cases) {
     assert.throws(() => configFromEnv(c.env, "/cwd"), (err: unknown) => {
       assert.ok(err instanceof ConfigError);
-      assert.equal(err.exitCode, ExitCode.usage);
+      assert.equal(err.outcome, "usage");
       for (const name of all) {
         assert.equal(
           err.message.includes(name),

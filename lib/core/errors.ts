@@ -1,20 +1,16 @@
-/** Exit codes of the CLI contract (SPEC.md). */
+/** Typed errors that end a command, and how any thrown value is described in one line. */
 import { redactUserinfo } from "./redact.ts";
 
-export const ExitCode = {
-  ok: 0,
-  partial: 1,
-  usage: 2,
-  locked: 3,
-  /** Nothing could be backed up: S3 could not be reached or refused the identity. */
-  unreachable: 4,
-  sigint: 130,
-  sigterm: 143,
-} as const;
+/**
+ * How a command ended, in the terms of SPEC's exit codes (cli/exit_code.ts alone turns it into a
+ * number): done; done with failures; bad usage, config or source; another run holds the lock;
+ * S3 unreachable or refusing the identity; stopped by SIGINT or SIGTERM.
+ */
+export type Outcome = "ok" | "partial" | "usage" | "locked" | "unreachable" | "sigint" | "sigterm";
 
-/** An error that aborts a command; it carries the exit code main.ts returns. */
+/** An error that ends a command with its outcome. */
 export class S3BackupError extends Error {
-  constructor(message: string, readonly exitCode: number) {
+  constructor(message: string, readonly outcome: Outcome) {
     super(redactUserinfo(message));
     this.name = new.target.name;
   }
@@ -23,43 +19,41 @@ export class S3BackupError extends Error {
 /** Unusable configuration; the message names the offending key. */
 export class ConfigError extends S3BackupError {
   constructor(message: string) {
-    super(message, ExitCode.usage);
+    super(message, "usage");
   }
 }
 
 /** Bad command-line usage or arguments. */
 export class UsageError extends S3BackupError {
   constructor(message: string) {
-    super(message, ExitCode.usage);
+    super(message, "usage");
   }
 }
 
-/** The source tree to back up is missing or not a directory. */
+/** The source tree to back up is missing, not a directory, or cannot be listed. */
 export class SourceError extends S3BackupError {
   constructor(message: string) {
-    super(message, ExitCode.usage);
+    super(message, "usage");
   }
 }
 
 /** Another run holds the lock in state_dir. */
 export class LockHeldError extends S3BackupError {
   constructor(message: string) {
-    super(message, ExitCode.locked);
+    super(message, "locked");
   }
 }
 
 /** No bucket could be listed: S3 unreachable, or the identity refused (credentials, keys). */
 export class UnreachableError extends S3BackupError {
   constructor(message: string) {
-    super(message, ExitCode.unreachable);
+    super(message, "unreachable");
   }
 }
 
-/** The run was stopped by a signal. */
-export class InterruptedError extends S3BackupError {
-  constructor(readonly signal: "SIGINT" | "SIGTERM") {
-    super(`interrupted by ${signal}`, signal === "SIGINT" ? ExitCode.sigint : ExitCode.sigterm);
-  }
+/** The outcome of a command that was stopped by the signal `reason` (SIGINT or SIGTERM). */
+export function interrupted(reason: unknown): Outcome {
+  return reason === "SIGTERM" ? "sigterm" : "sigint";
 }
 
 /** What the AWS SDK puts on a service error: the error code as name, and the HTTP status. */

@@ -17,6 +17,11 @@ export interface Notifier {
   publish(subject: string, message: string): Promise<void>;
 }
 
+/** A healthchecks.io-style monitor: a ping on success or on failure; throws when not delivered. */
+export interface Heartbeat {
+  ping(ok: boolean): Promise<void>;
+}
+
 export interface PutRequest {
   bucket: string;
   key: string;

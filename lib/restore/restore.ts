@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import type { Config } from "../config/config.ts";
 import type { Logger, ObjectStore } from "../core/ports.ts";
 import type { PathFailure } from "../core/types.ts";
-import { describeError, ExitCode } from "../core/errors.ts";
+import { describeError, type Outcome } from "../core/errors.ts";
 import { forEachPool } from "../core/pool.ts";
 import { digestFile } from "../core/digest.ts";
 import { SHA256_METADATA } from "../backup/plan.ts";
@@ -147,7 +147,7 @@ async function restoreOne(
 }
 
 /** What one file's restore came to. */
-type Outcome =
+type FileResult =
   | { restored: number }
   | { pending: RestoreReport["pending"][number] }
   | { failure: PathFailure };
@@ -158,7 +158,7 @@ async function restoreOrRequest(
   deps: { store: ObjectStore; logger: Logger },
   target: RestoreTarget,
   overwrite: boolean,
-): Promise<Outcome> {
+): Promise<FileResult> {
   const { store, logger } = deps;
   try {
     const head = c.version.storageClass === "STANDARD"
@@ -191,7 +191,7 @@ export async function runRestore(
   config: Config,
   deps: { store: ObjectStore; logger: Logger },
   opts: RestoreOptions,
-): Promise<{ report: RestoreReport; exitCode: number }> {
+): Promise<{ report: RestoreReport; outcome: Outcome }> {
   const { store, logger } = deps;
   const report: RestoreReport = {
     at: opts.at.toISOString(),
@@ -262,7 +262,7 @@ export async function runRestore(
         `Under ${opts.to}, ${what}; nothing was restored ` +
           `(use --overwrite to replace them, or restore into an empty folder)`,
       );
-      return { report, exitCode: ExitCode.partial };
+      return { report, outcome: "partial" };
     }
   }
   if (opts.dryRun) {
@@ -274,10 +274,10 @@ export async function runRestore(
       lastModified: c.version.lastModified.toISOString(),
       size: c.version.size,
     }));
-    return { report, exitCode: exitCodeOf(report) };
+    return { report, outcome: outcomeOf(report) };
   }
 
-  const outcomes: Outcome[] = [];
+  const outcomes: FileResult[] = [];
   await forEachPool(list, opts.concurrency, async (c, i) => {
     outcomes[i] = await restoreOrRequest(c, config, deps, target, opts.overwrite);
   });
@@ -289,10 +289,10 @@ export async function runRestore(
     } else if ("pending" in o) report.pending.push(o.pending);
     else report.failures.push(o.failure);
   }
-  return { report, exitCode: exitCodeOf(report) };
+  return { report, outcome: outcomeOf(report) };
 }
 
-function exitCodeOf(r: RestoreReport): number {
+function outcomeOf(r: RestoreReport): Outcome {
   const short = r.failures.length + r.pending.length + r.missing.length;
-  return short > 0 || r.nothing !== undefined ? ExitCode.partial : ExitCode.ok;
+  return short > 0 || r.nothing !== undefined ? "partial" : "ok";
 }

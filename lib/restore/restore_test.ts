@@ -52,7 +52,7 @@ Deno.test("restore: Glacier objects are requested, reported pending (exit 1), re
   const now = new Date("2026-03-02T00:00:00Z");
   try {
     const first = await restore(store, to, now);
-    assert.equal(first.exitCode, 1);
+    assert.equal(first.outcome, "partial");
     assert.equal(first.report.restored, 1);
     assert.deepEqual(first.report.pending, [{
       path: "old/b.txt",
@@ -65,14 +65,14 @@ Deno.test("restore: Glacier objects are requested, reported pending (exit 1), re
 
     // Still thawing: no second restore request, still pending; a.txt is skipped as identical.
     const second = await restore(store, to, now);
-    assert.equal(second.exitCode, 1);
+    assert.equal(second.outcome, "partial");
     assert.equal(second.report.pending.length, 1);
     assert.equal(second.report.alreadyPresent, 1);
     assert.equal(store.requestCounts().RestoreObject, 1);
 
     store.completeRestores();
     const third = await restore(store, to, now);
-    assert.equal(third.exitCode, 0, JSON.stringify(third.report));
+    assert.equal(third.outcome, "ok", JSON.stringify(third.report));
     assert.equal(third.report.restored, 1);
     assert.equal(Deno.readTextFileSync(`${to}/old/b.txt`), "archived file");
     assert.equal(Deno.statSync(`${to}/old/b.txt`).mtime!.toISOString(), "2026-01-01T00:00:00.000Z");
@@ -93,10 +93,10 @@ Deno.test("restore: the newest version at --at; a delete marker then means absen
   const then = Deno.makeTempDirSync();
   const now = Deno.makeTempDirSync();
   try {
-    assert.equal((await restore(store, then, new Date("2026-03-01T12:00:00Z"))).exitCode, 0);
+    assert.equal((await restore(store, then, new Date("2026-03-01T12:00:00Z"))).outcome, "ok");
     assert.equal(Deno.readTextFileSync(`${then}/a.txt`), "v1");
     assert.equal(Deno.readTextFileSync(`${then}/gone.txt`), "was here");
-    assert.equal((await restore(store, now, new Date("2026-03-03T00:00:00Z"))).exitCode, 0);
+    assert.equal((await restore(store, now, new Date("2026-03-03T00:00:00Z"))).outcome, "ok");
     assert.equal(Deno.readTextFileSync(`${now}/a.txt`), "v2");
     assert.throws(() => Deno.statSync(`${now}/gone.txt`));
   } finally {
@@ -115,7 +115,7 @@ Deno.test("restore: keys that would escape the target folder are refused and rep
       await putText(store, key, "x");
     }
     const r = await restore(store, to, new Date(Date.now() + 1000));
-    assert.equal(r.exitCode, 1);
+    assert.equal(r.outcome, "partial");
     assert.equal(r.report.restored, 1);
     assert.deepEqual(
       r.report.failures.map((f) => f.path).sort(),
@@ -141,7 +141,7 @@ Deno.test("restore: a checksum mismatch is an error and leaves nothing behind", 
   const to = Deno.makeTempDirSync();
   try {
     const r = await restore(store, to, new Date(Date.now() + 1000));
-    assert.equal(r.exitCode, 1);
+    assert.equal(r.outcome, "partial");
     assert.match(r.report.failures[0].error, /checksum mismatch/);
     assert.deepEqual([...Deno.readDirSync(to)], []);
   } finally {
@@ -157,7 +157,7 @@ Deno.test("restore: bytes restored is the sum of every file restored concurrentl
   const to = Deno.makeTempDirSync();
   try {
     const r = await restore(store, to, new Date(Date.now() + 1000));
-    assert.equal(r.exitCode, 0);
+    assert.equal(r.outcome, "ok");
     assert.equal(r.report.restored, sizes.length);
     assert.equal(r.report.bytes, sizes.reduce((a, b) => a + b, 0));
   } finally {
@@ -173,7 +173,7 @@ Deno.test("restore: --at before the first backup says so and exits 1", async () 
   const to = Deno.makeTempDirSync();
   try {
     const r = await restore(store, to, new Date("2026-02-01T00:00:00Z"));
-    assert.equal(r.exitCode, 1);
+    assert.equal(r.outcome, "partial");
     assert.equal(r.report.restored, 0);
     assert.match(
       r.report.nothing ?? "",
@@ -182,7 +182,7 @@ Deno.test("restore: --at before the first backup says so and exits 1", async () 
     const empty = new MemoryStore({ clock });
     empty.createBucket("docs");
     const none = await restore(empty, to, new Date("2026-03-02T00:00:00Z"));
-    assert.equal(none.exitCode, 1);
+    assert.equal(none.outcome, "partial");
     assert.match(none.report.nothing ?? "", /nothing has been backed up/);
   } finally {
     Deno.removeSync(to, { recursive: true });
@@ -199,7 +199,7 @@ Deno.test("restore: a file in the run manifest with no stored version is listed 
   const to = Deno.makeTempDirSync();
   try {
     const r = await restore(store, to, new Date("2026-03-02T00:00:00Z"));
-    assert.equal(r.exitCode, 1);
+    assert.equal(r.outcome, "partial");
     assert.equal(r.report.restored, 1);
     assert.deepEqual(r.report.missing, ["never.txt"]);
     assert.match(formatRestoreReport(r.report), /\n {2}never\.txt\n/);

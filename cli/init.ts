@@ -1,0 +1,19 @@
+/** `s3backup init`: a commented starter config, never over an existing file. */
+import type { Command } from "@commander-js/extra-typings";
+import type { Outcome } from "../lib/core/errors.ts";
+import { writeStarterConfig } from "../lib/config/starter.ts";
+import { stdout } from "./output.ts";
+
+export function defineInit(program: Command, done: (o: Outcome) => void): void {
+  program.command("init")
+    .description("write a commented starter s3backup.toml (never overwrites)")
+    .option("-c, --config <path>", "where to write it (default: ./s3backup.toml)")
+    .requiredOption("--bucket-prefix <name>", "buckets become <name>-documents, -photos, -database")
+    .option("--source <dir>", "the folder to back up (default: .)")
+    .action((flags) => {
+      const path = flags.config ?? "s3backup.toml";
+      writeStarterConfig(path, flags.bucketPrefix, flags.source ?? ".");
+      stdout(`Wrote ${path}. Next: review it, then 'deno task deploy-infra plan'.\n`);
+      done("ok");
+    });
+}

@@ -1,0 +1,84 @@
+/** `s3backup run`: wires the real adapters into lib/backup/run.ts and prints its report. */
+import { type Command, InvalidArgumentError } from "@commander-js/extra-typings";
+import type { Outcome } from "../lib/core/errors.ts";
+import { runBackup } from "../lib/backup/run.ts";
+import { formatReport, reportJson } from "../lib/backup/report.ts";
+import { acquireLock } from "../lib/adapters/file_lock.ts";
+import { ReadOnlyState, SqliteStateStore } from "../lib/adapters/sqlite_state.ts";
+import { SnsNotifier } from "../lib/adapters/sns.ts";
+import { createSnsClient } from "../lib/adapters/aws_clients.ts";
+import { httpHeartbeat } from "../lib/adapters/heartbeat.ts";
+import { createStderrLogger } from "../lib/adapters/stderr_logger.ts";
+import { hostname, openContext, signalOnInterrupt, systemClock } from "./context.ts";
+import { ProgressDisplay, totalsFromPlan } from "./progress.ts";
+import { stderr, stdout } from "./output.ts";
+import { CONFIG_HELP } from "./options.ts";
+
+interface RunFlags {
+  config?: string;
+  dryRun?: boolean;
+  json?: boolean;
+  notify: boolean;
+  concurrency?: number;
+  checksum?: boolean;
+}
+
+function concurrency(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 256) {
+    throw new InvalidArgumentError("must be an integer from 1 to 256");
+  }
+  return n;
+}
+
+async function run(flags: RunFlags): Promise<Outcome> {
+  // A progress line only for a person watching: stderr is a terminal and the report is text.
+  const progress = !flags.json && Deno.stderr.isTerminal()
+    ? new ProgressDisplay(stderr)
+    : undefined;
+  const logger = createStderrLogger("info", progress && ((line) => progress.log(line)));
+  const signal = signalOnInterrupt();
+  const { config, env, store } = openContext(flags.config, logger, signal);
+  const dryRun = flags.dryRun ?? false;
+  const reporting = flags.notify && !dryRun; // a dry run sends nothing: no report, no ping
+  const topic = config.aws.snsTopicArn;
+  const pingUrl = config.notify.pingUrl;
+  const host = hostname();
+  const { summary, outcome } = await runBackup(config, {
+    store,
+    notifier: topic && reporting
+      ? new SnsNotifier(createSnsClient(config.aws, env), topic, signal)
+      : undefined,
+    heartbeat: pingUrl && reporting ? httpHeartbeat(pingUrl) : undefined,
+    clock: systemClock,
+    logger,
+    host,
+    signal,
+    onPlan: progress && ((plan) => progress.start(totalsFromPlan(plan))),
+    onProgress: progress && ((done) => progress.update(done)),
+    acquireLock: () => acquireLock(config.stateDir, host),
+    openState: () =>
+      dryRun
+        ? new ReadOnlyState(SqliteStateStore.openReadOnlyCopy(config.stateDir))
+        : SqliteStateStore.open(config.stateDir), // damage and failed writes: in the report
+  }, {
+    dryRun,
+    checksum: flags.checksum ?? false,
+    concurrency: flags.concurrency ?? config.concurrency,
+  });
+  progress?.finish();
+  stdout(flags.json ? reportJson(summary) + "\n" : formatReport(summary));
+  return outcome;
+}
+
+export function defineRun(program: Command, done: (o: Outcome) => void): void {
+  program.command("run")
+    .description("back up new and changed files, then report (stdout and SNS)")
+    .option("-c, --config <path>", CONFIG_HELP)
+    .option("--dry-run", "decide and report what would be uploaded; change nothing")
+    .option("--json", "print the report as one JSON object")
+    .option("--no-notify", "do not publish the report to SNS")
+    .option("--concurrency <n>", "files uploaded in parallel (default: config, 16)", concurrency)
+    .option("--checksum", "hash every file instead of trusting size and timestamps")
+    .action(async (flags) => done(await run(flags)));
+}

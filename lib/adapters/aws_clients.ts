@@ -3,6 +3,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { type AwsConfig, isHttpUrl } from "../config/config.ts";
 import { ConfigError } from "../core/errors.ts";
+import { PerRequestRetryStrategy } from "./retry_strategy.ts";
 import {
   attachTransport,
   CONNECT_TIMEOUT_MS,
@@ -91,24 +92,10 @@ function common(aws: AwsConfig, env: Env, endpoint: Endpoint | undefined) {
     profile: aws.profile,
     // Standard retry mode: exponential backoff with jitter on throttles, 5xx, resets, timeouts.
     maxAttempts: 5,
+    retryStrategy: new PerRequestRetryStrategy(5),
     requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS },
   };
 }
-
-/**
- * Quiet like the SDK's default logger, except that other warnings still reach stderr. The SDK
- * prints "An error was encountered in a non-retryable streaming request." on every failed
- * upload attempt; S3Store retries those itself, so that line only misleads. (debug/info/error
- * receive whole commands and responses: never printed.)
- */
-const s3Logger = {
-  debug() {},
-  info() {},
-  warn: (...args: unknown[]) => {
-    if (!String(args[0]).includes("non-retryable streaming request")) console.warn(...args);
-  },
-  error() {},
-};
 
 /**
  * The SDK rebuilds the User-Agent for every request, an os.release() system call each time
@@ -137,7 +124,6 @@ export function createS3Client(aws: AwsConfig, env: Env): CountingS3Client {
       ...common(aws, env, endpoint),
       // A custom endpoint (MinIO, RGW, a local server) rarely resolves bucket.host names.
       forcePathStyle: aws.forcePathStyle ?? endpoint !== undefined,
-      logger: s3Logger,
       // We send our own precomputed checksums (Content-MD5, SHA-256); the SDK's trailing
       // checksums on streamed bodies are refused by some S3-compatible servers (RGW: 411).
       requestChecksumCalculation: "WHEN_REQUIRED",

@@ -6,12 +6,9 @@
  */
 import { join } from "node:path";
 import { LockHeldError } from "../core/errors.ts";
+import type { Lock } from "../core/ports.ts";
 
 export const LOCK_FILE = "lock";
-
-export interface Lock {
-  release(): void;
-}
 
 interface Holder {
   pid?: number;

@@ -1,18 +1,17 @@
 /**
- * Carries out a plan: a bounded pool of streaming uploads. One file's failure is recorded
- * and the run goes on. A file is marked clean in the state only after S3 confirmed it and
- * only if it did not change while it was read.
+ * Carries out a plan: a bounded pool of uploads. One file's failure is recorded and the run
+ * goes on. A file is marked clean in the state only after S3 confirmed it and only if it did
+ * not change while it was read.
  */
-import { Readable, Transform, type Writable } from "node:stream";
-import type { Clock, Logger, ObjectStore, StateStore } from "../core/ports.ts";
+import type { Clock, Logger, ObjectStore, StateStore, UploadSource } from "../core/ports.ts";
 import type { LocalFile, PathFailure, Plan, PlanItem } from "../core/types.ts";
-import { digestBytes, digestFile } from "../core/digest.ts";
+import { bytesSource, sha256File, sha256Hex } from "../core/digest.ts";
 import { contentTypeFor } from "./route.ts";
 import { forEachPool } from "../core/pool.ts";
 import { describeError } from "../core/errors.ts";
-import { SHA256_METADATA } from "./plan.ts";
+import { MTIME_METADATA, SHA256_METADATA } from "../core/layout.ts";
 import { statMatches } from "./change.ts";
-import { readWhole, SourceFile, withSourceFile } from "../core/source_file.ts";
+import { readWhole, withSourceFile } from "../core/source_file.ts";
 
 export interface ExecuteResult {
   uploaded: number;
@@ -51,63 +50,6 @@ function currentStat(path: string): LocalFile | undefined {
   }
 }
 
-/** The byte range [start, end) of a scanned file in chunks, read through a SourceFile. */
-async function* chunksOf(f: LocalFile, start: number, end: number): AsyncGenerator<Uint8Array> {
-  const file = SourceFile.open(f);
-  try {
-    for (let pos = start; pos < end;) {
-      const buf = new Uint8Array(Math.min(STREAM_CHUNK, end - pos));
-      const n = await file.readAt(buf, pos);
-      if (n === 0) return; // it shrank: the check in openRange fails the upload
-      pos += n;
-      yield n === buf.length ? buf : buf.subarray(0, n);
-    }
-  } finally {
-    file.close();
-  }
-}
-
-const STREAM_CHUNK = 1024 * 1024;
-
-/**
- * The byte range [start, end) of a file, as a stream that fails the upload it feeds when the
- * file ends early (it shrank) or cannot be read. The SDK pipes a body into the HTTP request and
- * a pipe does not pass errors on, so the request it was piped into is destroyed here; otherwise
- * the server would wait forever for the bytes Content-Length promised.
- */
-function openRange(f: LocalFile, start: number, end: number): Readable {
-  if (end <= start) return Readable.from([]);
-  const expected = end - start;
-  let seen = 0;
-  let target: Writable | undefined;
-  const fail = (err: Error) => target?.destroy(err);
-  const check = new Transform({
-    transform(chunk: Uint8Array, _enc, cb) {
-      seen += chunk.length;
-      cb(null, chunk);
-    },
-    flush(cb) {
-      if (seen !== expected) {
-        fail(new Error(`file changed while it was uploaded (read ${seen} of ${expected} bytes)`));
-      }
-      cb();
-    },
-  });
-  const pipe = check.pipe.bind(check);
-  check.pipe = (<T extends NodeJS.WritableStream>(dest: T, opts?: { end?: boolean }) => {
-    target = dest as unknown as Writable;
-    return pipe(dest, opts);
-  }) as typeof check.pipe;
-  const file = Readable.from(chunksOf(f, start, end), { objectMode: false });
-  // A body dropped by a failed attempt closes the file (ending the generator) at once.
-  check.on("close", () => file.destroy());
-  file.on("error", (err) => {
-    fail(err);
-    check.end();
-  });
-  return file.pipe(check);
-}
-
 function recordClean(deps: ExecuteDeps, item: PlanItem, sha256: string): void {
   const f = item.file;
   deps.state.record({
@@ -124,46 +66,52 @@ function recordClean(deps: ExecuteDeps, item: PlanItem, sha256: string): void {
 
 /**
  * Files up to this size are read once into memory, hashed and sent from the same bytes: one
- * open instead of two and no stream (5,000 small files: see README, Performance). With the
- * default concurrency of 16 that holds at most 16 MiB.
+ * open instead of two (5,000 small files: see bench/README.md). With the default concurrency
+ * of 16 that holds at most 16 MiB.
  */
 export const IN_MEMORY_MAX = 1024 * 1024;
 
+/** Throws unless the path is still the file the plan saw (size, times, inode, device). */
+function assertUnchanged(f: LocalFile): void {
+  const now = currentStat(f.absPath);
+  if (now === undefined || !statMatches(now, f) || now.dev !== f.dev) {
+    throw new Error("file changed while it was uploaded; the next run uploads its final content");
+  }
+}
+
 /** Uploads one file and records it clean. Throws with a reason on failure. */
-async function uploadOne(item: PlanItem, deps: ExecuteDeps, signal?: AbortSignal): Promise<void> {
+async function uploadOne(item: PlanItem, deps: ExecuteDeps): Promise<void> {
   const f = item.file;
-  const bytes = f.size <= IN_MEMORY_MAX ? await readWhole(f) : undefined;
-  // Large files: the pre-pass hashes SHA-256 only; each part's MD5 is computed by the store
-  // from the part it reads into memory, while earlier parts travel.
-  const digest = bytes ? digestBytes(bytes) : item.digest ??
-    await digestFile(f.absPath, f.size, undefined, { partMd5s: false, expect: f });
-  const unchanged = () => {
-    const now = currentStat(f.absPath);
-    if (now === undefined || !statMatches(now, f) || now.dev !== f.dev) {
-      throw new Error("file changed while it was uploaded; the next run uploads its final content");
-    }
-  };
-  await deps.store.put({
+  const request = (source: UploadSource) => ({
     bucket: item.bucket,
     key: item.key,
-    size: f.size,
-    open: (start, end) =>
-      bytes ? Readable.from([bytes.subarray(start, end)]) : openRange(f, start, end),
-    bytes,
-    read: (start, end) => withSourceFile(f, (file) => file.readRange(start, end)),
-    assertUnchanged: unchanged,
-    digest,
+    source,
     contentType: contentTypeFor(f.relPath),
     metadata: {
-      [SHA256_METADATA]: digest.sha256Hex,
-      mtime: new Date(f.mtimeMs).toISOString(),
+      [SHA256_METADATA]: source.sha256,
+      [MTIME_METADATA]: new Date(f.mtimeMs).toISOString(),
     },
-    signal,
   });
-  // S3 holds a consistent copy (its checksums matched what was hashed), but the file may have
+  let sha256: string;
+  if (f.size <= IN_MEMORY_MAX) {
+    const bytes = await readWhole(f);
+    sha256 = sha256Hex(bytes);
+    await deps.store.put(request(bytesSource(bytes, sha256)));
+  } else {
+    // Hashed first (its SHA-256 goes into the metadata), then read again part by part.
+    sha256 = item.sha256 ?? await sha256File(f);
+    await withSourceFile(f, (file) =>
+      deps.store.put(request({
+        size: f.size,
+        sha256,
+        read: (start, end) => file.readRange(start, end),
+        assertUnchanged: () => assertUnchanged(f),
+      })));
+  }
+  // S3 holds a consistent copy (its checksums matched what was read), but the file may have
   // moved on since.
-  unchanged();
-  recordClean(deps, item, digest.sha256Hex);
+  assertUnchanged(f);
+  recordClean(deps, item, sha256);
 }
 
 export async function executePlan(
@@ -186,7 +134,7 @@ export async function executePlan(
       continue;
     }
     deps.logger.info(`File ${item.file.relPath} already up to date in ${item.bucket}, skipping.`);
-    if (item.refreshState && item.digest) recordClean(deps, item, item.digest.sha256Hex);
+    if (item.refreshState && item.sha256) recordClean(deps, item, item.sha256);
     result.skipped++;
   }
   // Each upload's outcome by index, summed once the pool is done: a total updated across an
@@ -197,7 +145,7 @@ export async function executePlan(
   await forEachPool(uploads, concurrency, async (item, i) => {
     deps.logger.info(`Uploading ${item.file.relPath} to ${item.bucket}...`);
     try {
-      await uploadOne(item, deps, signal);
+      await uploadOne(item, deps);
       outcomes[i] = { bytes: item.file.size };
       progressBytes += item.file.size;
     } catch (err) {

@@ -1,23 +1,26 @@
 /**
  * Decide first, then act: the plan says, for every file seen, upload / skip / excluded /
- * unmatched / failed. Building it reads the local state, one listing per bucket, and hashes
- * only the files whose metadata leaves doubt (HEAD only when the local state has no row).
+ * unmatched / failed. Three steps: route each file (its category, key, or why it has none),
+ * decide each batch from metadata alone (pure: the listing's size and the state row), then
+ * resolve the doubts by reading the file (and HEAD only when the local state has no row).
  */
 import type { Logger, ObjectStore, StateLookup } from "../core/ports.ts";
 import { stateKey } from "../core/ports.ts";
-import type { Category, LocalFile, Plan, PlanItem, RemoteObject, StateRow } from "../core/types.ts";
-import type { ScanResult } from "./scan.ts";
-import { createRouter, objectKey } from "./route.ts";
-import { finalDecision, firstDecision } from "./change.ts";
-import { digestFile } from "../core/digest.ts";
+import type { Category, LocalFile, PathFailure, Plan, PlanItem, StateRow } from "../core/types.ts";
+import type { FileList, ScanResult } from "./scan.ts";
+import { createRouter, type Router } from "./route.ts";
+import { finalDecision, type FirstDecision, firstDecision } from "./change.ts";
+import { sha256File } from "../core/digest.ts";
 import { forEachPool } from "../core/pool.ts";
 import { describeError } from "../core/errors.ts";
-import { manifestKey } from "../core/manifest.ts";
-
-/** S3's limit on a key's length, in UTF-8 bytes. */
-export const MAX_KEY_BYTES = 1024;
-/** The user metadata key carrying the content's SHA-256 (x-amz-meta-sha256). */
-export const SHA256_METADATA = "sha256";
+import {
+  keyTooLong,
+  manifestKey,
+  MAX_KEY_BYTES,
+  objectKey,
+  SHA256_METADATA,
+} from "../core/layout.ts";
+import { type Listings, startListings } from "./listing.ts";
 
 export interface PlanInput {
   scan: ScanResult;
@@ -31,70 +34,111 @@ export interface PlanInput {
   listings?: Promise<Listings<number>>;
 }
 
-/** Per bucket, what a listing keeps of each object, by key; or why the bucket could not be listed. */
-export type Listings<T> = Map<string, Map<string, T> | Error>;
-
-/** Lists every bucket once (concurrently), keeping `keep(object)` per key; errors per bucket. */
-async function listEach<T>(
-  store: ObjectStore,
-  buckets: string[],
-  prefix: string,
-  keep: (o: RemoteObject) => T,
-): Promise<Listings<T>> {
-  const out: Listings<T> = new Map();
-  await Promise.all(buckets.map(async (bucket) => {
-    const listing = new Map<string, T>();
-    try {
-      const reserved = manifestKey(prefix);
-      for await (const obj of store.list(bucket, prefix === "" ? "" : `${prefix}/`)) {
-        if (obj.key !== reserved) listing.set(obj.key, keep(obj));
-      }
-      out.set(bucket, listing);
-    } catch (err) {
-      out.set(bucket, err instanceof Error ? err : new Error(String(err)));
-    }
-  }));
-  return out;
+/** A file with its category and key. */
+interface Routed {
+  index: number;
+  category: Category;
+  key: string;
 }
 
-/** Lists every bucket once (concurrently), the manifest left out; never rejects. */
-export function listBuckets(
-  store: ObjectStore,
-  buckets: string[],
-  prefix: string,
-): Promise<Listings<RemoteObject>> {
-  return listEach(store, buckets, prefix, (o) => o);
-}
+/** Where routing sends a file: a category and key, unmatched, or a failure (the key is unusable). */
+type Route = Routed | { unmatched: string } | { failure: PathFailure };
 
-/**
- * Lists the categories' buckets for buildPlan, keeping only each object's size (all the plan
- * reads): the SDK's dates, ETags and storage classes for 100,000 objects cost ~13 MiB of peak
- * RSS (bench/ab.ts, small set). Never rejects (errors per bucket).
- */
-export function startListings(
-  store: ObjectStore,
-  categories: Category[],
+/** Routes one file of the scan. Pure. */
+function routeFile(
+  files: FileList,
+  index: number,
+  router: Router,
   keyPrefix: string,
-): Promise<Listings<number>> {
-  const buckets = [...new Set(categories.map((c) => c.bucket))];
-  return listEach(store, buckets, keyPrefix, (o) => o.size);
+  reserved: string,
+  encoder: TextEncoder,
+): Route {
+  const relPath = files.relPath(index);
+  const category = router.route(relPath);
+  if (category === undefined) return { unmatched: relPath };
+  const key = objectKey(keyPrefix, relPath);
+  if (keyTooLong(key, encoder)) {
+    return {
+      failure: { path: relPath, error: `object key longer than S3's ${MAX_KEY_BYTES} bytes` },
+    };
+  }
+  if (key === reserved) {
+    return { failure: { path: relPath, error: `'${key}' is reserved for s3backup's manifest` } };
+  }
+  return { index, category, key };
 }
 
-/** Files whose state rows are read in one go (see StateLookup.prefetch). */
-const STATE_CHUNK = 1000;
+export interface Decided {
+  file: LocalFile;
+  category: Category;
+  key: string;
+  row: StateRow | undefined;
+  decision: FirstDecision;
+}
 
-interface Pending {
+/** A batch of routed files decided from metadata alone (listed size, state row). Pure. */
+export function decideBatch(
+  batch: Routed[],
+  files: FileList,
+  sizeOf: (bucket: string, key: string) => number | undefined,
+  rowOf: (bucket: string, key: string) => StateRow | undefined,
+  checksum: boolean,
+): Decided[] {
+  return batch.map(({ index, category, key }) => {
+    const file = files.get(index);
+    const row = rowOf(category.bucket, key);
+    const size = sizeOf(category.bucket, key);
+    const remote = size === undefined ? undefined : { size };
+    return { file, category, key, row, decision: firstDecision({ file, row, remote, checksum }) };
+  });
+}
+
+/** A file whose metadata left doubt: its item, and where its recorded SHA-256 is. */
+interface Doubt {
   item: PlanItem;
   expected: "state" | "object";
   row?: StateRow;
 }
 
-interface Routed {
-  index: number;
-  category: Category;
-  key: string;
-  stateKey: string;
+/**
+ * Reads each doubted file (and HEADs its object when no state row records its hash); each
+ * result kept by index and applied after the pool, so nothing shared changes across an await.
+ */
+async function resolveDoubts(
+  doubts: Doubt[],
+  store: ObjectStore,
+  concurrency: number,
+): Promise<PathFailure[]> {
+  const results: Array<{ sha256: string; expected?: string } | Error> = [];
+  await forEachPool(doubts, concurrency, async ({ item, expected, row }, i) => {
+    try {
+      const sha256 = await sha256File(item.file);
+      const recorded = expected === "state"
+        ? row?.sha256
+        : (await store.head(item.bucket, item.key))?.metadata[SHA256_METADATA];
+      results[i] = { sha256, expected: recorded };
+    } catch (err) {
+      results[i] = err instanceof Error ? err : new Error(String(err));
+    }
+  });
+  const failures: PathFailure[] = [];
+  doubts.forEach(({ item }, i) => {
+    const r = results[i];
+    if (r instanceof Error) {
+      failures.push({ path: item.file.relPath, error: describeError(r) });
+      return;
+    }
+    const d = finalDecision(r.sha256, r.expected);
+    item.sha256 = r.sha256;
+    item.action = d.kind;
+    item.reason = d.kind === "skip" ? `${item.reason}, same content` : d.reason;
+    item.refreshState = d.kind === "skip";
+  });
+  return failures;
 }
+
+/** Files whose state rows are read in one go (see StateLookup.prefetch). */
+const STATE_CHUNK = 1000;
 
 /**
  * Builds the plan. Files skipped by the fast path (metadata unchanged) are logged and counted
@@ -125,107 +169,69 @@ export async function buildPlan(
   const listings = await (input.listings ??
     startListings(deps.store, input.categories, input.keyPrefix));
   for (const [bucket, listing] of listings) {
-    if (listing instanceof Error) {
-      plan.unlistable.set(bucket, { error: listing, files: 0 });
-    }
+    if (listing instanceof Error) plan.unlistable.set(bucket, { error: listing, files: 0 });
   }
+  const sizeOf = (bucket: string, key: string) =>
+    (listings.get(bucket) as Map<string, number>).get(key);
+  const rowOf = (bucket: string, key: string) => input.state.get(stateKey(bucket, key));
 
-  const reserved = manifestKey(input.keyPrefix);
-  const pending: Pending[] = [];
-  const encoder = new TextEncoder();
-  const routed: Routed[] = [];
-  const decideRouted = () => {
-    input.state.prefetch?.(routed.map((r) => r.stateKey));
-    for (const { index, category, key, stateKey } of routed) {
-      const file = files.get(index);
-      const row = input.state.get(stateKey);
-      const listing = listings.get(category.bucket) as Map<string, number>;
-      const size = listing.get(key);
-      const decision = firstDecision({
-        file,
-        row,
-        remote: size === undefined ? undefined : { size },
-        checksum: input.checksum,
-      });
-      if (decision.kind === "skip") {
+  const doubts: Doubt[] = [];
+  const decide = (batch: Routed[]) => {
+    input.state.prefetch?.(batch.map((r) => stateKey(r.category.bucket, r.key)));
+    for (const d of decideBatch(batch, files, sizeOf, rowOf, input.checksum)) {
+      if (d.decision.kind === "skip") {
         deps.logger.info(
-          `File ${file.relPath} already up to date in ${category.bucket}, skipping.`,
+          `File ${d.file.relPath} already up to date in ${d.category.bucket}, skipping.`,
         );
         plan.skipped++;
         continue;
       }
-      const item = planItem(file, category, key);
-      item.reason = decision.reason;
-      if (decision.kind !== "upload") {
-        pending.push({ item, expected: decision.kind === "hash" ? "state" : "object", row });
-      }
+      const item = planItem(d.file, d.category, d.key, d.decision.reason);
+      if (d.decision.kind === "hash") doubts.push({ item, expected: "state", row: d.row });
+      else if (d.decision.kind === "hash-and-head") doubts.push({ item, expected: "object" });
       plan.items.push(item);
     }
-    routed.length = 0;
   };
+
+  const reserved = manifestKey(input.keyPrefix);
+  const encoder = new TextEncoder();
+  let batch: Routed[] = [];
   for (let index = 0; index < files.length; index++) {
-    const relPath = files.relPath(index);
-    const category = router.route(relPath);
-    if (category === undefined) {
-      plan.unmatched.push(relPath);
+    const route = routeFile(files, index, router, input.keyPrefix, reserved, encoder);
+    if ("unmatched" in route) {
+      plan.unmatched.push(route.unmatched);
       continue;
     }
-    const key = objectKey(input.keyPrefix, relPath);
-    // A UTF-16 unit is at most 3 UTF-8 bytes: only long keys need encoding to be measured.
-    if (key.length * 3 > MAX_KEY_BYTES && encoder.encode(key).length > MAX_KEY_BYTES) {
-      plan.failed.push({
-        path: relPath,
-        error: `object key longer than S3's ${MAX_KEY_BYTES} bytes`,
-      });
+    if ("failure" in route) {
+      plan.failed.push(route.failure);
       continue;
     }
-    if (key === reserved) {
-      plan.failed.push({ path: relPath, error: `'${key}' is reserved for s3backup's manifest` });
-      continue;
-    }
-    const present = plan.present.get(category.bucket) ?? [];
-    present.push(key);
-    plan.present.set(category.bucket, present);
-    const unlistable = plan.unlistable.get(category.bucket);
+    const present = plan.present.get(route.category.bucket) ?? [];
+    present.push(route.key);
+    plan.present.set(route.category.bucket, present);
+    const unlistable = plan.unlistable.get(route.category.bucket);
     if (unlistable !== undefined) {
       unlistable.files++; // one error for the bucket, not one per file
       continue;
     }
-    routed.push({ index, category, key, stateKey: stateKey(category.bucket, key) });
-    if (routed.length >= STATE_CHUNK) decideRouted();
-  }
-  decideRouted();
-  plan.hashed = pending.length;
-  const failedItems = new Set<PlanItem>();
-  await forEachPool(pending, input.concurrency, async (p) => {
-    const { item } = p;
-    try {
-      item.digest = await digestFile(item.file.absPath, item.file.size, undefined, {
-        expect: item.file,
-      });
-      let expected: string | undefined;
-      if (p.expected === "state") expected = p.row?.sha256;
-      else expected = (await deps.store.head(item.bucket, item.key))?.metadata[SHA256_METADATA];
-      const d = finalDecision(item.digest.sha256Hex, expected);
-      item.action = d.kind;
-      item.reason = d.kind === "skip" ? `${item.reason}, same content` : d.reason;
-      item.refreshState = d.kind === "skip";
-    } catch (err) {
-      failedItems.add(item);
-      plan.failed.push({ path: item.file.relPath, error: describeError(err) });
+    batch.push(route);
+    if (batch.length >= STATE_CHUNK) {
+      decide(batch);
+      batch = [];
     }
-  });
-  if (failedItems.size > 0) plan.items = plan.items.filter((i) => !failedItems.has(i));
+  }
+  decide(batch);
+
+  plan.hashed = doubts.length;
+  const failures = await resolveDoubts(doubts, deps.store, input.concurrency);
+  if (failures.length > 0) {
+    const failed = new Set(failures.map((f) => f.path));
+    plan.items = plan.items.filter((i) => !failed.has(i.file.relPath));
+    plan.failed.push(...failures);
+  }
   return plan;
 }
 
-function planItem(file: LocalFile, category: Category, key: string): PlanItem {
-  return {
-    file,
-    category: category.name,
-    bucket: category.bucket,
-    key,
-    action: "upload",
-    reason: "",
-  };
+function planItem(file: LocalFile, category: Category, key: string, reason: string): PlanItem {
+  return { file, category: category.name, bucket: category.bucket, key, action: "upload", reason };
 }

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { buildPlan, type Listings } from "./plan.ts";
+import { buildPlan } from "./plan.ts";
+import type { Listings } from "./listing.ts";
 import { FileList } from "./scan.ts";
 import { stateKey } from "../core/ports.ts";
 import type { Category, StateRow } from "../core/types.ts";
-import { digestBytes } from "../core/digest.ts";
+import { sha256Hex } from "../core/digest.ts";
 import { MemoryStore } from "../../tests/fakes/memory_store.ts";
 
 const DOCS: Category = { name: "documents", bucket: "docs", extensions: [".txt"] };
@@ -40,7 +41,7 @@ function setUp(cases: Case[]) {
         mtimeMs: OLD,
         ctimeMs: OLD,
         ino,
-        sha256: c.content === undefined ? "0".repeat(64) : digestBytes(enc(c.content)).sha256Hex,
+        sha256: c.content === undefined ? "0".repeat(64) : sha256Hex(enc(c.content)),
         recordedAtMs: RECORDED,
         ...c.row,
       });

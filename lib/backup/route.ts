@@ -67,9 +67,3 @@ export function contentTypeFor(relPath: string): string {
   if (dot < 0) return "application/octet-stream";
   return CONTENT_TYPES[name.slice(dot)] ?? "application/octet-stream";
 }
-
-/** The object key for a file: key_prefix + relative path. */
-export function objectKey(keyPrefix: string, relPath: string): string {
-  // Joined, not a template literal: a flat string (see childPath in scan.ts).
-  return keyPrefix === "" ? relPath : [keyPrefix, relPath].join("/");
-}

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { contentTypeFor, createRouter, objectKey } from "./route.ts";
+import { contentTypeFor, createRouter } from "./route.ts";
+import { objectKey } from "../core/layout.ts";
 import type { Category } from "../core/types.ts";
 
 // ".gz" lives in a category listed BEFORE database: the longest suffix must win, not the order.

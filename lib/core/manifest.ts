@@ -5,17 +5,10 @@
  * then — without the backup identity ever needing s3:DeleteObject.
  */
 import { gunzipSync, gzipSync } from "node:zlib";
-import { Readable } from "node:stream";
 import { createHash } from "node:crypto";
 import type { ObjectStore } from "./ports.ts";
-import { DEFAULT_PART_SIZE, digestBytes } from "./digest.ts";
-
-/** Reserved key (under key_prefix) of the manifest object in every bucket. */
-export const MANIFEST_NAME = ".s3backup/manifest.txt.gz";
-
-export function manifestKey(keyPrefix: string): string {
-  return keyPrefix === "" ? MANIFEST_NAME : `${keyPrefix}/${MANIFEST_NAME}`;
-}
+import { bytesSource } from "./digest.ts";
+import { SHA256_METADATA } from "./layout.ts";
 
 /** The keys in the manifest's order: sorted, each once (as given when they already are). */
 function canonical(keys: string[]): string[] {
@@ -53,18 +46,14 @@ export async function putManifest(
   bucket: string,
   key: string,
   bytes: Uint8Array,
-  signal?: AbortSignal,
-) {
-  const digest = digestBytes(bytes, Math.max(DEFAULT_PART_SIZE, bytes.length));
+): Promise<void> {
+  const source = bytesSource(bytes);
   await store.put({
     bucket,
     key,
-    size: bytes.length,
-    open: (start, end) => Readable.from([bytes.subarray(start, end)]),
-    digest,
+    source,
     contentType: "application/gzip",
-    metadata: { sha256: digest.sha256Hex },
-    signal,
+    metadata: { [SHA256_METADATA]: source.sha256 },
   });
 }
 

@@ -25,25 +25,35 @@ export async function forEachPool<T>(
   if (failure) throw failure.err;
 }
 
-/** At most `slots` holders at once; acquire() resolves to the function that releases. */
+/**
+ * A budget of units (slots, or bytes) shared by concurrent holders: acquire(n) waits until n
+ * units are free, first come first served, and resolves to the function that gives them back.
+ * A request larger than the whole budget takes all of it.
+ */
 export class Semaphore {
   #free: number;
-  readonly #waiting: Array<() => void> = [];
+  readonly #capacity: number;
+  readonly #waiting: Array<{ units: number; wake: () => void }> = [];
 
-  constructor(slots: number) {
-    this.#free = Math.max(1, slots);
+  constructor(capacity: number) {
+    this.#capacity = Math.max(1, capacity);
+    this.#free = this.#capacity;
   }
 
-  async acquire(): Promise<() => void> {
-    if (this.#free > 0) this.#free--;
-    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  async acquire(units = 1): Promise<() => void> {
+    const n = Math.min(Math.max(0, units), this.#capacity);
+    if (this.#waiting.length === 0 && this.#free >= n) this.#free -= n;
+    else await new Promise<void>((wake) => this.#waiting.push({ units: n, wake }));
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.#free++;
+      this.#free += n;
+      while (this.#waiting.length > 0 && this.#free >= this.#waiting[0].units) {
+        const next = this.#waiting.shift()!;
+        this.#free -= next.units;
+        next.wake();
+      }
     };
   }
 }

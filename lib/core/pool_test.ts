@@ -105,3 +105,23 @@ Deno.test("Semaphore: never more than its slots held; every waiter gets a turn",
   const r = await Promise.all([sem.acquire(), sem.acquire(), sem.acquire()]);
   r.forEach((f) => f());
 });
+
+Deno.test("Semaphore of units: holders never exceed the budget; first come, first served", async () => {
+  const budget = new Semaphore(10);
+  let held = 0;
+  let peak = 0;
+  const order: number[] = [];
+  const sizes = [6, 6, 3, 10, 1, 25];
+  await Promise.all(sizes.map(async (n, i) => {
+    const release = await budget.acquire(n);
+    order.push(i);
+    held += Math.min(n, 10);
+    peak = Math.max(peak, held);
+    await new Promise((r) => setTimeout(r, 5));
+    held -= Math.min(n, 10);
+    release();
+  }));
+  assert.ok(peak <= 10, `peak ${peak}`);
+  // 3 (3 units) waits behind 1 (6 units) although it would fit: no overtaking, no starvation.
+  assert.deepEqual(order, [0, 1, 2, 3, 4, 5]);
+});

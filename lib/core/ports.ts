@@ -1,6 +1,6 @@
 /** The narrow interfaces the core needs; adapters implement them (S3, SNS, SQLite, memory fakes). */
 import type { Readable } from "node:stream";
-import type { ContentDigest, RemoteObject, StateRow } from "./types.ts";
+import type { RemoteObject, StateRow } from "./types.ts";
 
 export interface Logger {
   debug(message: string): void;
@@ -17,34 +17,39 @@ export interface Notifier {
   publish(subject: string, message: string): Promise<void>;
 }
 
+/** The run lock, held until released (or until the process ends, whatever way it ends). */
+export interface Lock {
+  release(): void;
+}
+
 /** A healthchecks.io-style monitor: a ping on success or on failure; throws when not delivered. */
 export interface Heartbeat {
   ping(ok: boolean): Promise<void>;
 }
 
+/**
+ * Content to upload, as the core knows it: its size, its SHA-256, and how to read it. The store
+ * owns the upload format (part sizes, per-request checksums, the ETag S3 will compute).
+ */
+export interface UploadSource {
+  size: number;
+  /** SHA-256 of the content, hex: recorded in the object's metadata and checked on restore. */
+  sha256: string;
+  /** The byte range [start, end); rejects when the content is no longer what was scanned. */
+  read(start: number, end: number): Promise<Uint8Array>;
+  /**
+   * Throws when the content changed since it was hashed. Called once every byte was sent and
+   * before the object becomes visible; a throw aborts the upload and nothing is stored.
+   */
+  assertUnchanged?(): void;
+}
+
 export interface PutRequest {
   bucket: string;
   key: string;
-  size: number;
-  /** Opens the byte range [start, end) of the content as a stream. */
-  open(start: number, end: number): Readable;
-  /** The whole content, when it was read into memory (small files): the bytes digest covers. */
-  bytes?: Uint8Array;
-  /**
-   * Reads the byte range [start, end) into memory (a part); fails when the file is shorter.
-   * Required when a part of the digest has no MD5: the store computes it from these bytes.
-   */
-  read?(start: number, end: number): Promise<Uint8Array>;
-  /**
-   * Throws when the source changed since it was digested. A multipart upload calls it after
-   * the last part and before completing, and aborts instead when it throws: nothing is stored
-   * whose content could differ from the recorded SHA-256.
-   */
-  assertUnchanged?(): void;
-  digest: ContentDigest;
+  source: UploadSource;
   contentType: string;
   metadata: Record<string, string>;
-  signal?: AbortSignal;
 }
 
 export interface PutResult {
@@ -95,6 +100,14 @@ export interface ObjectStore {
   /** undefined when the object (or version) does not exist. */
   head(bucket: string, key: string, versionId?: string): Promise<ObjectHead | undefined>;
   put(req: PutRequest): Promise<PutResult>;
+  /**
+   * Whether a stored object holds this content, judged from what the store keeps of it (S3:
+   * the ETag, an MD5 or an MD5 of part MD5s); "unknown" where that says nothing (SSE-KMS).
+   */
+  contentMatches(
+    object: ObjectHead,
+    source: UploadSource,
+  ): Promise<"match" | "mismatch" | "unknown">;
   /** undefined when the object (or version) does not exist. */
   get(bucket: string, key: string, versionId?: string): Promise<GetResult | undefined>;
   /** Every version and delete marker under prefix. */

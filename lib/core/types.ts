@@ -22,33 +22,6 @@ export interface Category {
   extensions: string[];
 }
 
-/** SHA-256 and MD5 of a file's content, whole and per upload part (S3 verifies each). */
-export interface ContentDigest {
-  sha256Hex: string;
-  sha256Base64: string;
-  /** MD5 of the whole content: single-part digests only (S3 never sees it for a multipart one). */
-  md5Base64?: string;
-  /** Part size the per-part digests were computed with. */
-  partSize: number;
-  /** Per-part digests; one entry means a single PUT. */
-  parts: PartDigest[];
-}
-
-/**
- * One part's digest. Parts of a multipart upload carry only their MD5 (Content-MD5, checked by
- * S3 and S3-compatible servers): a per-part SHA-256 was a fourth hash pass over the file (1 GiB:
- * ~1 s) for a second check of the same bytes. A single part carries the file's SHA-256 too.
- */
-export interface PartDigest {
-  size: number;
-  /**
-   * Absent when the upload computes it from the part as read into memory (backups of large
-   * files: the pre-pass then only hashes SHA-256, the slower MD5 runs while parts travel).
-   */
-  md5Base64?: string;
-  sha256Base64?: string;
-}
-
 /** What the tool recorded locally about a file it last backed up. */
 export interface StateRow {
   bucket: string;
@@ -82,8 +55,8 @@ export interface PlanItem {
   action: PlanAction;
   /** Why: "new", "changed", "missing-remote", "unchanged", … */
   reason: string;
-  /** Known when the plan hashed the file. */
-  digest?: ContentDigest;
+  /** The content's SHA-256 (hex), when the plan hashed the file. */
+  sha256?: string;
   /** A skip whose state row must be (re)written: verified by hash, not by the fast path. */
   refreshState?: boolean;
 }

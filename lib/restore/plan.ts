@@ -31,27 +31,6 @@ export function versionsAt(versions: Iterable<ObjectVersion>, at: Date): ObjectV
   return [...best.values()].filter((v) => !v.isDeleteMarker).sort((a, b) => a.key < b.key ? -1 : 1);
 }
 
-/**
- * The relative path a key restores to, or an error when it would escape the target folder
- * (`..`, absolute paths, empty or `.` segments, NUL).
- */
-export function safeRelativePath(key: string, keyPrefix: string): string | Error {
-  let rel = key;
-  if (keyPrefix !== "") {
-    if (!key.startsWith(`${keyPrefix}/`)) return new Error("key is outside key_prefix");
-    rel = key.slice(keyPrefix.length + 1);
-  }
-  if (rel === "" || rel.startsWith("/") || rel.includes("\0")) {
-    return new Error("unsafe key: absolute or empty path");
-  }
-  for (const seg of rel.split("/")) {
-    if (seg === "" || seg === "." || seg === "..") {
-      return new Error(`unsafe key: path segment '${seg}' would escape or alias the target folder`);
-    }
-  }
-  return rel;
-}
-
 export type ArchiveState =
   | { kind: "readable" }
   | { kind: "needs-restore" }

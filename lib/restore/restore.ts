@@ -11,8 +11,8 @@ import type { Logger, ObjectStore } from "../core/ports.ts";
 import type { PathFailure } from "../core/types.ts";
 import { describeError, type Outcome } from "../core/errors.ts";
 import { forEachPool } from "../core/pool.ts";
-import { digestFile } from "../core/digest.ts";
-import { SHA256_METADATA } from "../backup/plan.ts";
+import { sha256File } from "../core/digest.ts";
+import { MTIME_METADATA, SHA256_METADATA } from "../core/layout.ts";
 import { RestoreTarget } from "./target.ts";
 import { candidates, nothingBecause } from "./select.ts";
 import { plural } from "./report.ts";
@@ -76,8 +76,7 @@ async function alreadyRestored(
     if (!recorded) return false;
     // No symlink is followed: the folders were checked, the file itself is opened O_NOFOLLOW.
     const expect = { dev: st.dev, ino: st.ino ?? undefined };
-    const digest = await digestFile(path, st.size, undefined, { expect });
-    return digest.sha256Hex === recorded;
+    return await sha256File({ absPath: path, size: st.size, ...expect }) === recorded;
   } catch {
     return false;
   }
@@ -134,7 +133,8 @@ async function restoreOne(
     if (size !== got.size && got.size > 0) {
       throw new Error(`size mismatch: got ${size} of ${got.size} bytes`);
     }
-    const mtime = got.metadata.mtime ? new Date(got.metadata.mtime) : c.version.lastModified;
+    const recordedMtime = got.metadata[MTIME_METADATA];
+    const mtime = recordedMtime ? new Date(recordedMtime) : c.version.lastModified;
     await Deno.chmod(tmp, 0o644);
     if (!Number.isNaN(mtime.getTime())) await Deno.utime(tmp, mtime, mtime);
     target.assertInside(c.relPath);

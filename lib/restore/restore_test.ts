@@ -1,12 +1,12 @@
 /** restore's decisions against the versioned in-memory store: Glacier, point in time, safety. */
 import assert from "node:assert/strict";
-import { Readable } from "node:stream";
 import { MemoryStore } from "../../tests/fakes/memory_store.ts";
 import { FixedClock } from "../../tests/fakes/fixed_clock.ts";
 import { configFromToml } from "../config/config.ts";
-import { digestBytes } from "../core/digest.ts";
+import { bytesSource } from "../core/digest.ts";
 import { formatRestoreReport, runRestore } from "./restore.ts";
-import { encodeManifest, manifestKey, putManifest } from "../core/manifest.ts";
+import { encodeManifest, putManifest } from "../core/manifest.ts";
+import { manifestKey } from "../core/layout.ts";
 import type { Logger } from "../core/ports.ts";
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -17,16 +17,13 @@ const config = configFromToml({
 }, "/");
 
 async function putText(store: MemoryStore, key: string, text: string) {
-  const bytes = new TextEncoder().encode(text);
-  const digest = digestBytes(bytes);
+  const source = bytesSource(new TextEncoder().encode(text));
   await store.put({
     bucket: "docs",
     key,
-    size: bytes.length,
-    open: (s, e) => Readable.from([bytes.subarray(s, e)]),
-    digest,
+    source,
     contentType: "text/plain",
-    metadata: { sha256: digest.sha256Hex, mtime: "2026-01-01T00:00:00.000Z" },
+    metadata: { sha256: source.sha256, mtime: "2026-01-01T00:00:00.000Z" },
   });
 }
 

@@ -8,8 +8,9 @@ import type { PathFailure } from "../core/types.ts";
 import type { RestoreOptions } from "./restore.ts";
 import { describeError } from "../core/errors.ts";
 import { selectCategories } from "../verify/list.ts";
-import { manifestKey, readManifest } from "../core/manifest.ts";
-import { type RestoreCandidate, safeRelativePath, versionsAt } from "./plan.ts";
+import { readManifest } from "../core/manifest.ts";
+import { keyPrefixPath, manifestKey, relativePathOf } from "../core/layout.ts";
+import { type RestoreCandidate, versionsAt } from "./plan.ts";
 
 export interface Found {
   list: RestoreCandidate[];
@@ -47,7 +48,7 @@ async function listVersionsOf(store: ObjectStore, bucket: string, prefix: string
 
 export async function candidates(config: Config, store: ObjectStore, opts: RestoreOptions) {
   const found: Found = { list: [], failures: [], unsafe: [], missing: [] };
-  const base = config.keyPrefix === "" ? "" : `${config.keyPrefix}/`;
+  const base = keyPrefixPath(config.keyPrefix);
   const prefix = base + (opts.prefix ?? "").replace(/^\/+/, "");
   const reserved = manifestKey(config.keyPrefix);
   for (const c of selectCategories(config, opts.category)) {
@@ -69,7 +70,7 @@ export async function candidates(config: Config, store: ObjectStore, opts: Resto
     for (const v of versionsAt(versions, opts.at)) {
       if (present && !present.keys.has(v.key) && v.lastModified <= present.time) continue;
       restorable.add(v.key);
-      const rel = safeRelativePath(v.key, config.keyPrefix);
+      const rel = relativePathOf(v.key, config.keyPrefix);
       if (rel instanceof Error) {
         const refused = { path: `s3://${c.bucket}/${v.key}`, error: rel.message };
         found.failures.push(refused);

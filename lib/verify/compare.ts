@@ -1,22 +1,25 @@
 /**
- * `verify --compare`: the source tree against the buckets — missing, changed and extra
- * objects. `--deep` reads every local file and checks it against the SHA-256 recorded at
- * upload and the object's ETag; `--download` also hashes what S3 returns (rclone check
- * --download).
+ * `verify --compare`: the source tree against the buckets. A pure pairing first (march.ts:
+ * missing, extra, and pairs), then each pair checked by metadata, or with `--deep` by content:
+ * the SHA-256 recorded at upload and the object's ETag (the store judges it); `--download` also
+ * hashes what S3 returns (rclone check --download).
  */
 import type { Config } from "../config/config.ts";
 import type { Logger, ObjectStore, StateStore } from "../core/ports.ts";
 import { stateKey } from "../core/ports.ts";
-import type { LocalFile, PathFailure, RemoteObject } from "../core/types.ts";
+import type { Category, LocalFile, PathFailure, RemoteObject, StateRow } from "../core/types.ts";
 import { scanTree } from "../backup/scan.ts";
-import { createRouter, objectKey } from "../backup/route.ts";
-import { digestFile, expectedEtag, sha256OfStream } from "../core/digest.ts";
+import { createRouter } from "../backup/route.ts";
+import { SHA256_METADATA } from "../core/layout.ts";
+import { sha256File, sha256OfStream } from "../core/digest.ts";
+import { withSourceFile } from "../core/source_file.ts";
+import { march, type Routed } from "./march.ts";
 import { statMatches } from "../backup/change.ts";
-import { listBuckets, SHA256_METADATA } from "../backup/plan.ts";
+import { listBuckets } from "../backup/listing.ts";
 import { selectCategories } from "./list.ts";
 import { forEachPool } from "../core/pool.ts";
 import { describeError } from "../core/errors.ts";
-import { oneLine } from "../backup/report.ts";
+import { oneLine, plural } from "../backup/report.ts";
 
 export interface Difference {
   kind: "missing" | "changed" | "extra";
@@ -42,122 +45,128 @@ export interface CompareOptions {
   concurrency: number;
 }
 
+/** Whether a local file and its object match, judged from metadata only (size, then state). */
+function metadataDifference(
+  file: LocalFile,
+  object: RemoteObject,
+  row: StateRow | undefined,
+): string | undefined {
+  if (object.size !== file.size) return `size: local ${file.size}, stored ${object.size}`;
+  if (row !== undefined && !statMatches(file, row)) {
+    return "modified since it was backed up (size/mtime/ctime/inode)";
+  }
+  return undefined;
+}
+
+/** The deep check of one pair: the recorded SHA-256, the stored ETag, and with download the bytes. */
+async function deepDifference(
+  store: ObjectStore,
+  pair: Routed & { object: RemoteObject },
+  download: boolean,
+): Promise<string | undefined> {
+  const { file, category, key } = pair;
+  const sha256 = await sha256File(file);
+  const head = await store.head(category.bucket, key);
+  if (head === undefined) return "vanished from the bucket during the check";
+  const recorded = head.metadata[SHA256_METADATA]?.toLowerCase();
+  if (recorded === undefined) return "no SHA-256 recorded in the object's metadata";
+  if (recorded !== sha256) return "content differs from the backup (SHA-256)";
+  const matches = await withSourceFile(file, (f) =>
+    store.contentMatches(head, {
+      size: file.size,
+      sha256,
+      read: (start, end) => f.readRange(start, end),
+    }));
+  if (matches === "mismatch") {
+    return `stored object's ETag ${head.etag} does not match the recorded content`;
+  }
+  if (download) {
+    const got = await store.get(category.bucket, key);
+    const sha = got ? await sha256OfStream(got.body as AsyncIterable<Uint8Array>) : "";
+    if (sha !== sha256) return "downloaded content's SHA-256 differs (object corrupt)";
+  }
+  return undefined;
+}
+
 export async function compareTree(
   config: Config,
   deps: { store: ObjectStore; logger: Logger; state?: StateStore },
   opts: CompareOptions,
 ): Promise<CompareReport> {
   const categories = selectCategories(config, opts.category);
-  const report: CompareReport = {
-    checked: 0,
-    matching: 0,
-    differences: [],
-    failures: [],
-    deep: opts.deep,
-    download: opts.download,
-  };
   const scan = scanTree(config.source, config.exclude, [config.stateDir]);
-  report.failures.push(...scan.failed);
-  const router = createRouter(config.categories, config.unmatched);
   const listings = await listBuckets(
     deps.store,
     [...new Set(categories.map((c) => c.bucket))],
     config.keyPrefix,
   );
-  const rows = deps.state?.loadAll() ?? new Map();
-  const seen = new Set<string>();
-  const toDeep: Array<
-    { file: LocalFile; obj: RemoteObject; category: string; bucket: string }
-  > = [];
+  const router = createRouter(config.categories, config.unmatched);
+  const paired = march(scan.files, listings, categories, router, config.keyPrefix);
 
-  for (const file of scan.files) {
-    const category = router.route(file.relPath);
-    if (!category || !categories.includes(category)) continue;
-    const key = objectKey(config.keyPrefix, file.relPath);
-    const listing = listings.get(category.bucket);
-    if (listing instanceof Error || listing === undefined) {
-      report.failures.push({
-        path: file.relPath,
-        error: `cannot list ${category.bucket}: ${describeError(listing)}`,
-      });
-      continue;
-    }
-    report.checked++;
-    seen.add(stateKey(category.bucket, key));
-    const obj = listing.get(key);
-    const diff = (kind: Difference["kind"], detail: string) =>
-      report.differences.push({
-        kind,
-        category: category.name,
-        bucket: category.bucket,
-        key,
-        detail,
-      });
-    if (obj === undefined) {
-      diff("missing", "not in the bucket");
-      continue;
-    }
-    if (obj.size !== file.size) {
-      diff("changed", `size: local ${file.size}, stored ${obj.size}`);
-      continue;
-    }
-    const row = rows.get(stateKey(category.bucket, key));
-    if (!opts.deep && row !== undefined && !statMatches(file, row)) {
-      diff("changed", "modified since it was backed up (size/mtime/ctime/inode)");
-      continue;
-    }
-    if (opts.deep) toDeep.push({ file, obj, category: category.name, bucket: category.bucket });
-    else report.matching++;
+  const differences: Difference[] = [];
+  const failures: PathFailure[] = [...scan.failed];
+  const diff = (kind: Difference["kind"], p: { category: Category; key: string }, detail: string) =>
+    differences.push({
+      kind,
+      category: p.category.name,
+      bucket: p.category.bucket,
+      key: p.key,
+      detail,
+    });
+  for (const [bucket, { error, files }] of paired.unlisted) {
+    failures.push({
+      path: `s3://${bucket}/`,
+      error: `cannot list the bucket: ${describeError(error)} (${
+        plural(files.length, "file")
+      } not compared)`,
+    });
+  }
+  for (const p of paired.sourceOnly) diff("missing", p, "not in the bucket");
+  for (const { category, object } of paired.destOnly) {
+    diff(
+      "extra",
+      { category, key: object.key },
+      "in the bucket, not in the source (deleted or excluded locally)",
+    );
   }
 
-  await forEachPool(toDeep, opts.concurrency, async ({ file, obj, category, bucket }) => {
-    const diff = (detail: string) => {
-      report.differences.push({ kind: "changed", category, bucket, key: obj.key, detail });
-    };
+  const rows = deps.state?.loadAll() ?? new Map<string, StateRow>();
+  const toDeep: typeof paired.both = [];
+  let matching = 0;
+  for (const p of paired.both) {
+    const detail = metadataDifference(
+      p.file,
+      p.object,
+      opts.deep ? undefined : rows.get(stateKey(p.category.bucket, p.key)),
+    );
+    if (detail !== undefined) diff("changed", p, detail);
+    else if (opts.deep) toDeep.push(p);
+    else matching++;
+  }
+  // Each deep check's result kept by index, summed after the pool (no total across an await).
+  const deep: Array<string | undefined | Error> = [];
+  await forEachPool(toDeep, opts.concurrency, async (p, i) => {
     try {
-      const digest = await digestFile(file.absPath, file.size);
-      const head = await deps.store.head(bucket, obj.key);
-      const recorded = head?.metadata[SHA256_METADATA]?.toLowerCase();
-      if (recorded === undefined) return diff("no SHA-256 recorded in the object's metadata");
-      if (recorded !== digest.sha256Hex) return diff("content differs from the backup (SHA-256)");
-      if (head?.sse !== "aws:kms" && head?.etag && head.etag !== expectedEtag(digest)) {
-        return diff(`stored object's ETag ${head.etag} does not match the recorded content`);
-      }
-      if (opts.download) {
-        const got = await deps.store.get(bucket, obj.key);
-        const sha = got ? await sha256OfStream(got.body as AsyncIterable<Uint8Array>) : "";
-        if (sha !== digest.sha256Hex) {
-          return diff("downloaded content's SHA-256 differs (object corrupt)");
-        }
-      }
-      report.matching++;
+      deep[i] = await deepDifference(deps.store, p, opts.download);
     } catch (err) {
-      report.failures.push({ path: file.relPath, error: describeError(err) });
+      deep[i] = err instanceof Error ? err : new Error(String(err));
     }
   });
-
-  for (const c of categories) {
-    const listing = listings.get(c.bucket);
-    // listBuckets already leaves the manifest out.
-    if (!(listing instanceof Map)) continue;
-    for (const obj of listing.values()) {
-      if (seen.has(stateKey(c.bucket, obj.key))) continue;
-      // Another category sharing the bucket may own it.
-      if (
-        router.route(obj.key.slice(config.keyPrefix ? config.keyPrefix.length + 1 : 0))?.bucket !==
-          c.bucket
-      ) continue;
-      report.differences.push({
-        kind: "extra",
-        category: c.name,
-        bucket: c.bucket,
-        key: obj.key,
-        detail: "in the bucket, not in the source (deleted or excluded locally)",
-      });
-    }
-  }
-  report.differences.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return report;
+  toDeep.forEach((p, i) => {
+    const r = deep[i];
+    if (r === undefined) matching++;
+    else if (r instanceof Error) failures.push({ path: p.file.relPath, error: describeError(r) });
+    else diff("changed", p, r);
+  });
+  differences.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return {
+    checked: paired.both.length + paired.sourceOnly.length,
+    matching,
+    differences,
+    failures,
+    deep: opts.deep,
+    download: opts.download,
+  };
 }
 
 export function formatCompare(r: CompareReport): string {

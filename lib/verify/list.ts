@@ -3,7 +3,7 @@ import type { Config } from "../config/config.ts";
 import type { ObjectStore } from "../core/ports.ts";
 import type { RemoteObject } from "../core/types.ts";
 import { describeError, UsageError } from "../core/errors.ts";
-import { manifestKey } from "../core/manifest.ts";
+import { keyPrefixPath, manifestKey } from "../core/layout.ts";
 import { oneLine, plural } from "../backup/report.ts";
 
 export interface CategoryListing {
@@ -32,7 +32,7 @@ export async function listCategories(
   store: ObjectStore,
   only?: string,
 ): Promise<CategoryListing[]> {
-  const prefix = config.keyPrefix === "" ? "" : `${config.keyPrefix}/`;
+  const prefix = keyPrefixPath(config.keyPrefix);
   const reserved = manifestKey(config.keyPrefix);
   return await Promise.all(
     selectCategories(config, only).map(async (c): Promise<CategoryListing> => {

@@ -1,7 +1,7 @@
 /**
  * The ObjectStore contract against the real S3 adapter (S3Store over createS3Client) talking to
- * fauxqs, the embedded S3-compatible server. fauxqs accepts but ignores versioning and does not
- * verify Content-MD5 or x-amz-checksum-sha256, so those cases are skipped, visibly.
+ * fauxqs, the embedded S3-compatible server. fauxqs accepts but ignores versioning, so those
+ * cases are skipped, visibly (checksums are proven against RGW: rgw_store_test.ts).
  */
 import { S3Store } from "../../lib/adapters/s3/store.ts";
 import { startLocalAws, TEST_CREDENTIALS } from "../support/local_aws.ts";
@@ -29,6 +29,5 @@ objectStoreContract("S3Store over fauxqs", async () => {
 }, {
   skip: {
     versioning: "fauxqs accepts but ignores bucket versioning",
-    checksums: "fauxqs does not verify Content-MD5 or x-amz-checksum-sha256",
   },
 });

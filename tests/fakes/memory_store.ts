@@ -1,8 +1,10 @@
 /**
- * A working in-memory S3 for tests: versioned buckets, Content-MD5 / SHA-256 verification of
- * every PUT and part (BadDigest, like S3), the 5 MiB multipart minimum, Glacier-class objects
- * that must be restored before a GET, and request counts under the S3 operation names the
- * S3 adapter counts. Errors are shaped like the AWS SDK's (name, Code, $metadata).
+ * A working in-memory store for tests, through the same port as the S3 adapter (and the same
+ * contract suite): versioned buckets, the SHA-256 of every put checked against its bytes
+ * (BadDigest, as AWS checks x-amz-checksum-sha256), Glacier-class objects that must be restored
+ * before a GET, and request counts under S3's operation names. It knows nothing of S3's upload
+ * format (parts, MD5s): its ETag is the MD5 of the content. Errors are shaped like the AWS
+ * SDK's (name, Code, $metadata).
  *
  * Test helpers (not counted as requests, they act "behind the tool's back"): createBucket,
  * deleteObject (adds a delete marker), corrupt, setStorageClass, completeRestores, failNext,
@@ -20,13 +22,13 @@ import type {
   PutRequest,
   PutResult,
   RestoreRequestOutcome,
+  UploadSource,
 } from "../../lib/core/ports.ts";
 import type { RemoteObject } from "../../lib/core/types.ts";
 
 /** Storage classes whose objects must be restored before they can be read. */
 export const ARCHIVE_CLASSES: ReadonlySet<string> = new Set(["GLACIER", "DEEP_ARCHIVE"]);
 /** S3's minimum size of every multipart part but the last. */
-export const MIN_PART_SIZE = 5 * 1024 * 1024;
 
 /** An error shaped like the AWS SDK v3's service exceptions. */
 export function s3Error(
@@ -69,20 +71,8 @@ export interface MemoryStoreOptions {
   pageSize?: number;
 }
 
-async function readAll(stream: Readable): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of stream) {
-    chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk as Uint8Array);
-  }
-  return Buffer.concat(chunks);
-}
-
 function md5(bytes: Uint8Array) {
   return createHash("md5").update(bytes).digest();
-}
-
-function sha256Base64(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("base64");
 }
 
 /** S3 orders keys by their UTF-8 bytes. */
@@ -280,58 +270,27 @@ export class MemoryStore implements ObjectStore {
 
   async put(req: PutRequest): Promise<PutResult> {
     this.#bucket(req.bucket);
-    if (req.signal?.aborted) throw new DOMException("The upload was aborted", "AbortError");
-    const { parts } = req.digest;
-    let body: Uint8Array;
-    let etag: string;
-    if (parts.length <= 1) {
-      this.#count("PutObject", req.key);
-      body = await this.#receive(
-        req,
-        0,
-        req.size,
-        req.digest.parts[0].md5Base64,
-        req.digest.sha256Base64,
+    this.#count("PutObject", req.key);
+    const { source } = req;
+    const body = new Uint8Array(await source.read(0, source.size));
+    if (body.length !== source.size) {
+      throw s3Error(
+        "IncompleteBody",
+        `You did not provide the number of bytes specified by the Content-Length HTTP header ` +
+          `(expected ${source.size}, got ${body.length})`,
+        400,
       );
-      etag = md5(body).toString("hex");
-    } else {
-      this.#count("CreateMultipartUpload", req.key);
-      try {
-        const received: Uint8Array[] = [];
-        let start = 0;
-        for (const [i, part] of parts.entries()) {
-          if (req.signal?.aborted) throw new DOMException("The upload was aborted", "AbortError");
-          this.#count("UploadPart", req.key);
-          if (start !== i * req.digest.partSize) {
-            throw new Error(`MemoryStore: part ${i + 1} does not start at i * partSize`);
-          }
-          received.push(
-            await this.#receive(req, start, start + part.size, part.md5Base64, part.sha256Base64),
-          );
-          start += part.size;
-        }
-        req.assertUnchanged?.();
-        this.#count("CompleteMultipartUpload", req.key);
-        const small = received.findIndex((p, i) =>
-          i < received.length - 1 && p.length < MIN_PART_SIZE
-        );
-        if (small >= 0) {
-          throw s3Error(
-            "EntityTooSmall",
-            `Your proposed upload is smaller than the minimum allowed size (part ${small + 1})`,
-            400,
-          );
-        }
-        body = Buffer.concat(received);
-        if (body.length !== req.size) {
-          throw s3Error("InvalidPart", `parts add up to ${body.length}, not ${req.size}`, 400);
-        }
-        etag = `${md5(Buffer.concat(received.map(md5))).toString("hex")}-${received.length}`;
-      } catch (err) {
-        this.#count("AbortMultipartUpload");
-        throw err;
-      }
     }
+    // As AWS checks x-amz-checksum-sha256: the bytes must be the ones the SHA-256 describes.
+    if (createHash("sha256").update(body).digest("hex") !== source.sha256) {
+      throw s3Error(
+        "BadDigest",
+        "The SHA256 you specified did not match the calculated checksum.",
+        400,
+      );
+    }
+    source.assertUnchanged?.();
+    const etag = md5(body).toString("hex");
     const versionId = this.#newVersionId();
     const metadata: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.metadata)) metadata[k.toLowerCase()] = v;
@@ -350,45 +309,17 @@ export class MemoryStore implements ObjectStore {
     return { etag, versionId };
   }
 
-  // ---------------------------------------------------------------- internals
-
-  /** Reads [start, end) from the request and checks it as S3 checks what it receives. */
-  async #receive(
-    req: PutRequest,
-    start: number,
-    end: number,
-    md5Base64: string | undefined,
-    sha256: string | undefined,
-  ): Promise<Uint8Array> {
-    // Like S3Store: a part without an MD5 is read into memory and its MD5 computed from it.
-    const bytes = md5Base64 === undefined && req.read
-      ? await req.read(start, end)
-      : await readAll(req.open(start, end));
-    md5Base64 ??= md5(bytes).toString("base64");
-    if (bytes.length !== end - start) {
-      throw s3Error(
-        "IncompleteBody",
-        `You did not provide the number of bytes specified by the Content-Length HTTP header ` +
-          `(expected ${end - start}, got ${bytes.length})`,
-        400,
-      );
-    }
-    if (md5(bytes).toString("base64") !== md5Base64) {
-      throw s3Error(
-        "BadDigest",
-        "The Content-MD5 you specified did not match what we received.",
-        400,
-      );
-    }
-    if (sha256 !== undefined && sha256Base64(bytes) !== sha256) {
-      throw s3Error(
-        "BadDigest",
-        "The SHA256 you specified did not match the calculated checksum.",
-        400,
-      );
-    }
-    return bytes;
+  /** This fake's ETag is the MD5 of the whole content, whatever its size. */
+  async contentMatches(
+    object: ObjectHead,
+    source: UploadSource,
+  ): Promise<"match" | "mismatch" | "unknown"> {
+    if (object.etag === undefined) return "unknown";
+    const bytes = await source.read(0, source.size);
+    return md5(bytes).toString("hex") === object.etag ? "match" : "mismatch";
   }
+
+  // ---------------------------------------------------------------- internals
 
   #count(op: string, key?: string): void {
     this.#counts[op] = (this.#counts[op] ?? 0) + 1;

@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { startLocalAws } from "../support/local_aws.ts";
 import { CAN_DROP_READ_OVERRIDE, runCli, writeConfig } from "../support/cli.ts";
-import { decodeManifest, MANIFEST_NAME } from "../../lib/core/manifest.ts";
+import { decodeManifest } from "../../lib/core/manifest.ts";
+import { MANIFEST_NAME } from "../../lib/core/layout.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const BUCKETS = { documents: "nn-docs", photos: "nn-photos", database: "nn-db" };

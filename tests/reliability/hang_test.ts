@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { startLocalAws } from "../support/local_aws.ts";
 import { type FaultStats, type RequestInfo, startFaultProxy } from "../support/fault_proxy.ts";
 import { spawnCli } from "../support/cli.ts";
-import { MANIFEST_NAME } from "../../lib/core/manifest.ts";
+import { MANIFEST_NAME } from "../../lib/core/layout.ts";
 import {
   BUCKETS,
   checkIntact,

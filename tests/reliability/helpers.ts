@@ -11,7 +11,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { mulberry32 } from "../support/fault_proxy.ts";
 import { type CliResult, spawnCli } from "../support/cli.ts";
-import { MANIFEST_NAME } from "../../lib/core/manifest.ts";
+import { MANIFEST_NAME } from "../../lib/core/layout.ts";
 
 export const MiB = 1024 * 1024;
 export const BUCKETS = { documents: "t-documents", photos: "t-photos", database: "t-database" };

@@ -53,6 +53,8 @@ export interface FaultProxyOptions extends Partial<FaultRates> {
   eligible?: (info: RequestInfo) => boolean;
   /** Black-holes these requests (all their attempts), besides blackholeRate's draw. */
   blackhole?: (info: RequestInfo) => boolean;
+  /** Flips a byte of these requests' bodies on the way (damage in transit). */
+  corrupt?: (info: RequestInfo) => boolean;
   /** Delay per request, instead of delayRate/delayMs (e.g. hold every UploadPart 2 s). */
   delayOf?: (info: RequestInfo) => number;
   /** Called for every request as it arrives, before any fault. */
@@ -69,6 +71,8 @@ export interface FaultStats {
   resetResponse: number;
   /** Requests read whole and never answered. */
   blackholed: number;
+  /** Requests whose body was damaged on the way. */
+  corrupted: number;
   delayed: number;
 }
 
@@ -202,6 +206,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     resetRequest: 0,
     resetResponse: 0,
     blackholed: 0,
+    corrupted: 0,
     delayed: 0,
   };
   const seen = new Map<string, number>();
@@ -315,8 +320,24 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       return;
     }
 
-    if (rest.length > 0) upstream.write(rest);
-    client.pipe(upstream);
+    if (opts.corrupt?.(info) && reqLength > 0) {
+      stats.corrupted++;
+      let flipped = false;
+      const feed = (chunk: Buffer) => {
+        if (!flipped && chunk.length > 0) {
+          chunk = Buffer.from(chunk);
+          chunk[0] ^= 0xff;
+          flipped = true;
+        }
+        upstream.write(chunk);
+      };
+      feed(rest);
+      client.on("data", feed);
+      client.on("end", () => upstream.end());
+    } else {
+      if (rest.length > 0) upstream.write(rest);
+      client.pipe(upstream);
+    }
 
     let resHead: Head | undefined;
     let pending = Buffer.alloc(0);

@@ -1,6 +1,6 @@
 /**
- * How S3Store reads the SDK's errors: which mean "missing" and which an upload retries (the
- * SDK's standard retry mode, which it never applies to a request with a stream body).
+ * How S3Store reads the SDK's errors (which mean "missing"), the restore header, and how a
+ * request cut by the run's signal fails. Retries are the SDK's own (every body is bytes).
  */
 import type { ObjectHead } from "../../core/ports.ts";
 
@@ -23,28 +23,6 @@ export function restoreState(header: string | undefined): ObjectHead["restore"] 
   const ongoing = /ongoing-request="true"/.test(header);
   const expiry = /expiry-date="([^"]+)"/.exec(header)?.[1];
   return { ongoing, expiry: expiry ? new Date(expiry) : undefined };
-}
-
-/** Attempts per PutObject / UploadPart (the SDK never retries a request with a stream body). */
-export const UPLOAD_ATTEMPTS = 5;
-const RETRYABLE_NETWORK = new Set([
-  "ECONNRESET",
-  "EPIPE",
-  "ETIMEDOUT",
-  "ECONNREFUSED",
-  "ECONNABORTED",
-]);
-
-/** What the SDK's standard retry mode retries: 5xx, 429, throttling, timeouts, dropped sockets. */
-export function isRetryableUploadError(err: unknown): boolean {
-  const e = err as SdkError & { code?: string; $retryable?: unknown };
-  if (e?.name === "AbortError") return false;
-  const status = e?.$metadata?.httpStatusCode;
-  if (status !== undefined && (status >= 500 || status === 429)) return true;
-  if (e?.$retryable || /Throttl|SlowDown|RequestTimeout|TimeoutError/.test(e?.name ?? "")) {
-    return true;
-  }
-  return status === undefined && RETRYABLE_NETWORK.has(e?.code ?? "");
 }
 
 /** The error a request cut by `signal` fails with: an AbortError naming why (e.g. SIGTERM). */
@@ -74,17 +52,4 @@ export async function untilAborted<T>(promise: Promise<T>, signal?: AbortSignal)
   } finally {
     signal.removeEventListener("abort", onAbort);
   }
-}
-
-/** Waits `ms`, or less when `signal` aborts (the caller then sees signal.aborted). */
-export function sleepUnlessAborted(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }

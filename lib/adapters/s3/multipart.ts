@@ -1,8 +1,9 @@
 /**
- * Multipart uploads for S3Store: parts read into memory (bounded process-wide) or streamed, 4 in
- * flight, the file checked unchanged before completing, and the upload journaled in the local
- * state from before its first part until it is completed or aborted, so that a run killed
- * mid-upload leaves nothing the next run cannot abort (see open_uploads.ts).
+ * Multipart uploads for S3Store: each part read from the source into memory (bytes held
+ * process-wide within a budget), its Content-MD5 computed here, sent as a byte body the SDK can
+ * retry; 4 parts in flight; the source checked unchanged before completing; and the upload
+ * journaled in the local state from before its first part until it is completed or aborted, so
+ * that a run killed mid-upload leaves nothing the next run cannot abort (see open_uploads.ts).
  */
 import {
   AbortMultipartUploadCommand,
@@ -10,28 +11,24 @@ import {
   CreateMultipartUploadCommand,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import type { Readable } from "node:stream";
-import { createHash } from "node:crypto";
 import type { PutRequest, PutResult, UploadJournal } from "../../core/ports.ts";
 import { forEachPool, type Semaphore } from "../../core/pool.ts";
 import { abortReason, isNotFound, type SdkError } from "./errors.ts";
 import { describeError } from "../../core/errors.ts";
+import { md5Base64, partRanges } from "./format.ts";
 
 /** How long an AbortMultipartUpload may take once the run was interrupted (it must end soon). */
 export const ABORT_AFTER_SIGNAL_MS = 3000;
 
 /** What a multipart upload needs of its store. */
 export interface MultipartContext {
-  /** Sends a command under a signal (S3Store's #send). */
+  /** Sends a command under a signal (S3Store's #send; the SDK retries byte bodies). */
   send<T>(command: unknown, signal: AbortSignal | undefined): Promise<T>;
-  /** Sends an upload, retrying it with a fresh body (S3Store's #sendUpload). */
-  sendUpload<T>(make: () => unknown, call?: AbortSignal): Promise<T>;
   /** The store's signal (SIGINT/SIGTERM). */
-  storeSignal?: AbortSignal;
-  /** The store's signal and the request's. */
   signal?: AbortSignal;
   partConcurrency: number;
-  partSlots: Semaphore;
+  /** Bytes of part bodies held at once, across every upload. */
+  memory: Semaphore;
   journal?: UploadJournal;
 }
 
@@ -39,12 +36,13 @@ function etagOf(v: string | undefined): string | undefined {
   return v ? v.replace(/"/g, "") : undefined;
 }
 
-function md5Base64(bytes: Uint8Array): string {
-  return createHash("md5").update(bytes).digest("base64");
-}
-
-export async function putMultipart(ctx: MultipartContext, req: PutRequest): Promise<PutResult> {
-  const signal = ctx.signal;
+export async function putMultipart(
+  ctx: MultipartContext,
+  req: PutRequest,
+  partSize: number,
+): Promise<PutResult> {
+  const { signal } = ctx;
+  const { source } = req;
   const created = await ctx.send<{ UploadId?: string }>(
     new CreateMultipartUploadCommand({
       Bucket: req.bucket,
@@ -55,46 +53,37 @@ export async function putMultipart(ctx: MultipartContext, req: PutRequest): Prom
     signal,
   );
   const uploadId = created.UploadId!;
-  const { partSize, parts } = req.digest;
+  const ranges = partRanges(source.size, partSize);
   const done: Array<{ PartNumber: number; ETag?: string }> = [];
   try {
     // Journaled before the first part: a kill -9 from here on leaves an id the next run aborts.
     ctx.journal?.addOpenUpload({ bucket: req.bucket, key: req.key, uploadId });
-    await forEachPool(parts, ctx.partConcurrency, async (part, i) => {
-      if (signal?.aborted) throw abortReason(signal);
-      const start = i * partSize;
-      // In memory when the caller can read ranges: one 8 MiB body instead of a piped stream
-      // (1 GiB: see README, Performance); partsInMemory bounds the buffers held process-wide.
-      const release = req.read ? await ctx.partSlots.acquire() : undefined;
-      let out: { ETag?: string };
+    await forEachPool(ranges, ctx.partConcurrency, async ([start, end], i) => {
+      const release = await ctx.memory.acquire(end - start);
       try {
         if (signal?.aborted) throw abortReason(signal);
-        const bytes = req.read ? await req.read(start, start + part.size) : undefined;
-        const md5 = part.md5Base64 ?? (bytes && md5Base64(bytes));
-        if (md5 === undefined) throw new Error(`part ${i + 1} has no MD5 and cannot be read`);
-        out = await ctx.sendUpload<{ ETag?: string }>(
-          () =>
-            new UploadPartCommand({
-              Bucket: req.bucket,
-              Key: req.key,
-              UploadId: uploadId,
-              PartNumber: i + 1,
-              Body: bytes ?? req.open(start, start + part.size) as Readable,
-              ContentLength: part.size,
-              ContentMD5: md5,
-            }),
-          // SIGINT/SIGTERM: parts in flight are cut off, then the upload is aborted below.
-          req.signal,
+        const bytes = await source.read(start, end);
+        const out = await ctx.send<{ ETag?: string }>(
+          new UploadPartCommand({
+            Bucket: req.bucket,
+            Key: req.key,
+            UploadId: uploadId,
+            PartNumber: i + 1,
+            Body: bytes,
+            ContentLength: bytes.length,
+            ContentMD5: md5Base64(bytes),
+          }),
+          signal, // SIGINT/SIGTERM: parts in flight are cut off, then the upload is aborted below
         );
+        done[i] = { PartNumber: i + 1, ETag: out.ETag };
       } finally {
-        release?.();
+        release();
       }
-      done[i] = { PartNumber: i + 1, ETag: out.ETag };
     }, signal);
-    if (signal?.aborted || done.filter(Boolean).length !== parts.length) {
-      throw new Error("upload aborted");
+    if (signal?.aborted || done.filter(Boolean).length !== ranges.length) {
+      throw signal?.aborted ? abortReason(signal) : new Error("upload aborted");
     }
-    req.assertUnchanged?.();
+    source.assertUnchanged?.();
     const out = await ctx.send<{ ETag?: string; VersionId?: string }>(
       new CompleteMultipartUploadCommand({
         Bucket: req.bucket,
@@ -129,12 +118,12 @@ export async function putMultipart(ctx: MultipartContext, req: PutRequest): Prom
  * interrupted it gets ABORT_AFTER_SIGNAL_MS; past that the journal still holds the id.
  */
 export async function abortUpload(
-  ctx: Pick<MultipartContext, "send" | "storeSignal" | "journal">,
+  ctx: Pick<MultipartContext, "send" | "signal" | "journal">,
   bucket: string,
   key: string,
   uploadId: string,
 ): Promise<"aborted" | "gone"> {
-  const signal = ctx.storeSignal?.aborted ? AbortSignal.timeout(ABORT_AFTER_SIGNAL_MS) : undefined;
+  const signal = ctx.signal?.aborted ? AbortSignal.timeout(ABORT_AFTER_SIGNAL_MS) : undefined;
   let outcome: "aborted" | "gone" = "aborted";
   try {
     await ctx.send(

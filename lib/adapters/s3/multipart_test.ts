@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { Readable } from "node:stream";
 import { type S3Sender, S3Store } from "./store.ts";
-import { digestBytes } from "../../core/digest.ts";
-import type { ContentDigest } from "../../core/types.ts";
+import { bytesSource } from "../../core/digest.ts";
 import type { PutRequest } from "../../core/ports.ts";
 import { FakeSdkClient } from "../../../tests/fakes/fake_sdk_client.ts";
 import { s3Error } from "../../../tests/fakes/memory_store.ts";
@@ -12,15 +10,14 @@ function storeOver(fake: FakeSdkClient, opts?: ConstructorParameters<typeof S3St
   return new S3Store(fake as unknown as S3Sender, opts);
 }
 
-function putRequest(bytes: Uint8Array, digest: ContentDigest): PutRequest {
+function putRequest(bytes: Uint8Array): PutRequest {
+  const source = bytesSource(bytes);
   return {
     bucket: "bkt",
     key: "docs/a.sql",
-    size: bytes.length,
-    open: (start, end) => Readable.from([bytes.subarray(start, end)]),
-    digest,
+    source,
     contentType: "application/sql",
-    metadata: { sha256: digest.sha256Hex },
+    metadata: { sha256: source.sha256 },
   };
 }
 
@@ -51,10 +48,10 @@ Deno.test("S3Store.put journals a multipart upload before its first part, forget
     UploadPartCommand: (input) => ({ ETag: `"p${input.PartNumber}"` }),
     CompleteMultipartUploadCommand: () => ({ ETag: '"whole"' }),
   });
-  const store = storeOver(fake, { partConcurrency: 1 });
+  const store = storeOver(fake, { partConcurrency: 1, minPartSize: 4 });
   const { events, open, journal } = recordingJournal(fake);
   store.trackUploads(journal);
-  await store.put(putRequest(bytes, digestBytes(bytes, 4)));
+  await store.put(putRequest(bytes));
   assert.deepEqual(events, ["add up-1 after CreateMultipartUploadCommand", "remove up-1"]);
   assert.equal(open.size, 0);
 });
@@ -70,11 +67,11 @@ Deno.test("S3Store.put: an AbortMultipartUpload that fails is reported, and stay
       throw s3Error("AccessDenied", "not allowed: s3:AbortMultipartUpload", 403);
     },
   });
-  const store = storeOver(fake, { partConcurrency: 1 });
+  const store = storeOver(fake, { partConcurrency: 1, minPartSize: 4 });
   const { open, journal } = recordingJournal(fake);
   store.trackUploads(journal);
   await assert.rejects(
-    store.put(putRequest(bytes, digestBytes(bytes, 4))),
+    store.put(putRequest(bytes)),
     /^Error: We encountered an internal error\. \(InternalError, HTTP 500\); its multipart upload could not be aborted \(not allowed: s3:AbortMultipartUpload \(AccessDenied, HTTP 403\)\): the next run aborts it$/,
   );
   assert.deepEqual([...open], ["up-2"], "the next run finds it in the journal");

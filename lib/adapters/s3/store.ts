@@ -1,9 +1,11 @@
 /**
  * ObjectStore over the AWS SDK v3. Translates SDK errors (a missing object is undefined),
- * reports the requests its client's transport counted, and uploads with checksums S3 verifies
- * on receipt: Content-MD5 on every PUT and part (checked by S3 and by S3-compatible servers) and
- * x-amz-checksum-sha256 on single PUTs (checked by AWS S3). Every request carries the store's
- * abort signal (SIGINT/SIGTERM) besides its own. Multipart uploads: s3_multipart.ts.
+ * reports the requests its client's transport counted, and owns S3's upload format: it picks
+ * part sizes, reads each body from the source into memory (bounded process-wide), and sends it
+ * with checksums S3 verifies on receipt: Content-MD5 on every PUT and part (checked by S3 and
+ * S3-compatible servers) and x-amz-checksum-sha256 on single PUTs (checked by AWS S3). Bodies
+ * are bytes, so the SDK's own retries apply to uploads too. Every request carries the store's
+ * abort signal (SIGINT/SIGTERM). Multipart uploads: multipart.ts; the format: format.ts.
  */
 import {
   GetObjectCommand,
@@ -14,6 +16,7 @@ import {
   RestoreObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
+import { Buffer } from "node:buffer";
 import type { Readable } from "node:stream";
 import type {
   GetResult,
@@ -24,21 +27,14 @@ import type {
   PutResult,
   RestoreRequestOutcome,
   UploadJournal,
+  UploadSource,
 } from "../../core/ports.ts";
 import type { RemoteObject } from "../../core/types.ts";
 import { Semaphore } from "../../core/pool.ts";
 import { parseListPagesOf } from "./list_parser.ts";
-import {
-  abortReason,
-  isNotFound,
-  isRetryableUploadError,
-  restoreState,
-  type SdkError,
-  sleepUnlessAborted,
-  untilAborted,
-  UPLOAD_ATTEMPTS,
-} from "./errors.ts";
+import { abortReason, isNotFound, restoreState, type SdkError, untilAborted } from "./errors.ts";
 import { abortUpload, type MultipartContext, putMultipart } from "./multipart.ts";
+import { choosePartSize, DEFAULT_PART_SIZE, expectedEtag, md5Base64 } from "./format.ts";
 
 /**
  * The part of S3Client the adapter uses, and the requests its transport sent by operation
@@ -51,14 +47,16 @@ export interface S3StoreOptions {
   sha256Checksums?: boolean;
   /** Parts of one multipart upload in flight at once. */
   partConcurrency?: number;
-  /** Parts held in memory at once across all uploads (each up to the part size, 8 MiB). */
-  partsInMemory?: number;
+  /** Bytes of request bodies held in memory at once across all uploads. */
+  memoryBytes?: number;
+  /** The smallest part size (S3's minimum is 5 MiB; tests use it to make parts small). */
+  minPartSize?: number;
   /** Aborts every request of this store (the run's SIGINT/SIGTERM). */
   signal?: AbortSignal;
 }
 
-/** 8 parts of 8 MiB: 64 MiB of part buffers however many large files upload at once. */
-export const DEFAULT_PARTS_IN_MEMORY = 8;
+/** 64 MiB of request bodies (8 parts of 8 MiB) however many files upload at once. */
+export const DEFAULT_MEMORY_BYTES = 64 * 1024 * 1024;
 
 function etagOf(v: string | undefined): string | undefined {
   return v ? v.replace(/"/g, "") : undefined;
@@ -94,7 +92,8 @@ export class S3Store implements ObjectStore {
   readonly #client: S3Sender;
   readonly #sha256: boolean;
   readonly #partConcurrency: number;
-  readonly #partSlots: Semaphore;
+  readonly #memory: Semaphore;
+  readonly #minPartSize: number;
   readonly #signal?: AbortSignal;
   #journal?: UploadJournal;
 
@@ -102,7 +101,8 @@ export class S3Store implements ObjectStore {
     this.#client = client;
     this.#sha256 = opts.sha256Checksums ?? true;
     this.#partConcurrency = opts.partConcurrency ?? 4;
-    this.#partSlots = new Semaphore(opts.partsInMemory ?? DEFAULT_PARTS_IN_MEMORY);
+    this.#memory = new Semaphore(opts.memoryBytes ?? DEFAULT_MEMORY_BYTES);
+    this.#minPartSize = opts.minPartSize ?? DEFAULT_PART_SIZE;
     this.#signal = opts.signal;
   }
 
@@ -115,12 +115,6 @@ export class S3Store implements ObjectStore {
     this.#journal = journal;
   }
 
-  /** The store's signal and the call's, whichever aborts first. */
-  #signalFor(call?: AbortSignal): AbortSignal | undefined {
-    if (!call) return this.#signal;
-    return this.#signal ? AbortSignal.any([this.#signal, call]) : call;
-  }
-
   /**
    * Sends a command under `signal`. It rejects as soon as the signal aborts, even while the SDK
    * waits out a retry's backoff (up to seconds under throttling).
@@ -130,29 +124,6 @@ export class S3Store implements ObjectStore {
     // deno-lint-ignore no-explicit-any
     const sending = this.#client.send(command as any, signal ? { abortSignal: signal } : {});
     return await untilAborted(sending, signal) as T;
-  }
-
-  /**
-   * Sends an upload whose body is a stream, retrying like the SDK would (it refuses to retry a
-   * streamed body): `make` builds the command with a fresh stream each attempt.
-   */
-  async #sendUpload<T>(make: () => unknown, call?: AbortSignal): Promise<T> {
-    const signal = this.#signalFor(call);
-    let attempts = 0;
-    while (true) {
-      const command = make() as { input?: { Body?: { destroy?: () => void } } };
-      try {
-        return await this.#send<T>(command, signal);
-      } catch (err) {
-        command.input?.Body?.destroy?.(); // close the file a failed attempt may not have read
-        attempts += (err as SdkError)?.$metadata?.attempts ?? 1;
-        if (attempts >= UPLOAD_ATTEMPTS || signal?.aborted || !isRetryableUploadError(err)) {
-          throw err;
-        }
-        // Exponential backoff with full jitter, as the SDK's standard mode (base 100 ms).
-        await sleepUnlessAborted(Math.random() * 100 * 2 ** attempts, signal);
-      }
-    }
   }
 
   async *list(bucket: string, prefix: string): AsyncIterable<RemoteObject> {
@@ -202,44 +173,59 @@ export class S3Store implements ObjectStore {
   }
 
   async put(req: PutRequest): Promise<PutResult> {
-    if (req.digest.parts.length <= 1) return await this.#putSingle(req);
-    return await this.#putMultipart(req);
-  }
-
-  async #putSingle(req: PutRequest): Promise<PutResult> {
-    const out = await this.#sendUpload<{ ETag?: string; VersionId?: string }>(
-      () =>
+    const partSize = choosePartSize(req.source.size, this.#minPartSize);
+    if (req.source.size > partSize) {
+      return await putMultipart(this.#multipart(), req, partSize);
+    }
+    const release = await this.#memory.acquire(req.source.size);
+    try {
+      const bytes = await req.source.read(0, req.source.size);
+      const out = await this.#send<{ ETag?: string; VersionId?: string }>(
         new PutObjectCommand({
           Bucket: req.bucket,
           Key: req.key,
-          Body: req.bytes ?? req.open(0, req.size),
-          ContentLength: req.size,
-          ContentMD5: req.digest.parts[0].md5Base64,
-          ChecksumSHA256: this.#sha256 ? req.digest.sha256Base64 : undefined,
+          Body: bytes,
+          ContentLength: bytes.length,
+          ContentMD5: md5Base64(bytes),
+          ChecksumSHA256: this.#sha256
+            ? Buffer.from(req.source.sha256, "hex").toString("base64")
+            : undefined,
           ContentType: req.contentType,
           Metadata: req.metadata,
         }),
-      req.signal,
-    );
-    return { etag: etagOf(out.ETag), versionId: out.VersionId };
+        this.#signal,
+      );
+      return { etag: etagOf(out.ETag), versionId: out.VersionId };
+    } finally {
+      release();
+    }
   }
 
-  async #putMultipart(req: PutRequest): Promise<PutResult> {
-    return await putMultipart(this.#multipart(this.#signalFor(req.signal)), req);
+  async contentMatches(
+    object: ObjectHead,
+    source: UploadSource,
+  ): Promise<"match" | "mismatch" | "unknown"> {
+    // With SSE-KMS (and SSE-C) the ETag is not an MD5 of the content.
+    if (object.sse === "aws:kms" || object.sse === "aws:kms:dsse" || !object.etag) return "unknown";
+    const release = await this.#memory.acquire(choosePartSize(source.size, this.#minPartSize));
+    try {
+      const etag = await expectedEtag(source, this.#minPartSize);
+      return etag === object.etag ? "match" : "mismatch";
+    } finally {
+      release();
+    }
   }
 
   abortUpload(bucket: string, key: string, uploadId: string): Promise<"aborted" | "gone"> {
-    return abortUpload(this.#multipart(this.#signal), bucket, key, uploadId);
+    return abortUpload(this.#multipart(), bucket, key, uploadId);
   }
 
-  #multipart(signal: AbortSignal | undefined): MultipartContext {
+  #multipart(): MultipartContext {
     return {
       send: (command, signal) => this.#send(command, signal),
-      sendUpload: (make, call) => this.#sendUpload(make, call),
-      storeSignal: this.#signal,
-      signal,
+      signal: this.#signal,
       partConcurrency: this.#partConcurrency,
-      partSlots: this.#partSlots,
+      memory: this.#memory,
       journal: this.#journal,
     };
   }

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { type S3Sender, S3Store } from "./store.ts";
-import { digestBytes } from "../../core/digest.ts";
-import type { ContentDigest } from "../../core/types.ts";
+import { bytesSource } from "../../core/digest.ts";
 import type { PutRequest } from "../../core/ports.ts";
+import { md5Base64 } from "./format.ts";
 import { FakeSdkClient, readBody } from "../../../tests/fakes/fake_sdk_client.ts";
 import { s3Error } from "../../../tests/fakes/memory_store.ts";
 
@@ -18,17 +19,18 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-function putRequest(bytes: Uint8Array, digest: ContentDigest): PutRequest {
+function putRequest(bytes: Uint8Array): PutRequest {
+  const source = bytesSource(bytes);
   return {
     bucket: "bkt",
     key: "docs/a.pdf",
-    size: bytes.length,
-    open: (start, end) => Readable.from([bytes.subarray(start, end)]),
-    digest,
+    source,
     contentType: "application/pdf",
-    metadata: { sha256: digest.sha256Hex, mtime: "2026-02-11T02:00:00.000Z" },
+    metadata: { sha256: source.sha256, mtime: "2026-02-11T02:00:00.000Z" },
   };
 }
+
+const sha256Base64 = (b: Uint8Array) => createHash("sha256").update(b).digest("base64");
 
 const T1 = new Date("2026-01-01T00:00:01Z");
 const T2 = new Date("2026-01-01T00:00:02Z");
@@ -173,9 +175,8 @@ Deno.test("S3Store.get returns the body, undefined on NoSuchKey, and rethrows ot
   assert.deepEqual(fake.sent.map((c) => c.input.VersionId), ["v9", undefined, undefined]);
 });
 
-Deno.test("S3Store.put of a one-part digest sends one PutObject with both checksums", async () => {
+Deno.test("S3Store.put of content within one part sends one PutObject with both checksums", async () => {
   const bytes = Buffer.from("meeting notes\n".repeat(5));
-  const digest = digestBytes(bytes, 8 * 1024 * 1024);
   let sentBytes: Uint8Array | undefined;
   const fake = new FakeSdkClient({
     PutObjectCommand: async (input) => {
@@ -183,7 +184,7 @@ Deno.test("S3Store.put of a one-part digest sends one PutObject with both checks
       return { ETag: '"etag-1"', VersionId: "ver-1" };
     },
   });
-  const req = putRequest(bytes, digest);
+  const req = putRequest(bytes);
   assert.deepEqual(await storeOver(fake).put(req), { etag: "etag-1", versionId: "ver-1" });
   assert.deepEqual(fake.names(), ["PutObjectCommand"]);
   const { Body: _body, ...input } = fake.sent[0].input;
@@ -191,28 +192,25 @@ Deno.test("S3Store.put of a one-part digest sends one PutObject with both checks
     Bucket: "bkt",
     Key: "docs/a.pdf",
     ContentLength: bytes.length,
-    ContentMD5: digest.md5Base64,
-    ChecksumSHA256: digest.sha256Base64,
+    ContentMD5: md5Base64(bytes),
+    ChecksumSHA256: sha256Base64(bytes),
     ContentType: "application/pdf",
-    Metadata: { sha256: digest.sha256Hex, mtime: "2026-02-11T02:00:00.000Z" },
+    Metadata: { sha256: req.source.sha256, mtime: "2026-02-11T02:00:00.000Z" },
   });
   assert.ok(sentBytes && bytes.equals(sentBytes), "the body sent is the file's content");
+  assert.ok(fake.sent[0].input.Body instanceof Uint8Array, "bytes: a body the SDK can retry");
 });
 
 Deno.test("S3Store.put without sha256Checksums sends Content-MD5 only", async () => {
   const bytes = Buffer.from("x");
   const fake = new FakeSdkClient({ PutObjectCommand: () => ({}) });
-  await storeOver(fake, { sha256Checksums: false }).put(
-    putRequest(bytes, digestBytes(bytes, 1024)),
-  );
+  await storeOver(fake, { sha256Checksums: false }).put(putRequest(bytes));
   assert.equal(fake.sent[0].input.ChecksumSHA256, undefined);
-  assert.equal(fake.sent[0].input.ContentMD5, digestBytes(bytes, 1024).md5Base64);
+  assert.equal(fake.sent[0].input.ContentMD5, md5Base64(bytes));
 });
 
-Deno.test("S3Store.put of a multi-part digest: create, one UploadPart per part, complete in order", async () => {
+Deno.test("S3Store.put of content over one part: create, one UploadPart per part, complete in order", async () => {
   const bytes = Buffer.from("0123456789"); // parts of 4: "0123" "4567" "89"
-  const digest = digestBytes(bytes, 4);
-  assert.equal(digest.parts.length, 3);
   const partBytes = new Map<number, string>();
   const fake = new FakeSdkClient({
     CreateMultipartUploadCommand: () => ({ UploadId: "up-1" }),
@@ -225,7 +223,8 @@ Deno.test("S3Store.put of a multi-part digest: create, one UploadPart per part, 
     },
     CompleteMultipartUploadCommand: () => ({ ETag: '"whole-3"', VersionId: "ver-2" }),
   });
-  const result = await storeOver(fake, { partConcurrency: 3 }).put(putRequest(bytes, digest));
+  const req = putRequest(bytes);
+  const result = await storeOver(fake, { partConcurrency: 3, minPartSize: 4 }).put(req);
   assert.deepEqual(result, { etag: "whole-3", versionId: "ver-2" });
   const names = fake.names();
   assert.equal(names[0], "CreateMultipartUploadCommand");
@@ -236,19 +235,19 @@ Deno.test("S3Store.put of a multi-part digest: create, one UploadPart per part, 
     Bucket: "bkt",
     Key: "docs/a.pdf",
     ContentType: "application/pdf",
-    Metadata: { sha256: digest.sha256Hex, mtime: "2026-02-11T02:00:00.000Z" },
+    Metadata: { sha256: req.source.sha256, mtime: "2026-02-11T02:00:00.000Z" },
   });
   const parts = fake.of("UploadPartCommand").map(({ input: { Body: _b, ...rest } }) => rest)
     .sort((a, b) => a.PartNumber - b.PartNumber);
   assert.deepEqual(
     parts,
-    digest.parts.map((p, i) => ({
+    ["0123", "4567", "89"].map((p, i) => ({
       Bucket: "bkt",
       Key: "docs/a.pdf",
       UploadId: "up-1",
       PartNumber: i + 1,
-      ContentLength: p.size,
-      ContentMD5: p.md5Base64,
+      ContentLength: p.length,
+      ContentMD5: md5Base64(Buffer.from(p)),
     })),
   );
   assert.deepEqual([...partBytes.entries()].sort(), [[1, "0123"], [2, "4567"], [3, "89"]]);
@@ -257,7 +256,7 @@ Deno.test("S3Store.put of a multi-part digest: create, one UploadPart per part, 
     Key: "docs/a.pdf",
     UploadId: "up-1",
     MultipartUpload: {
-      Parts: digest.parts.map((_p, i) => ({
+      Parts: [1, 2, 3].map((_p, i) => ({
         PartNumber: i + 1,
         ETag: `"etag-p${i + 1}"`,
       })),
@@ -265,39 +264,97 @@ Deno.test("S3Store.put of a multi-part digest: create, one UploadPart per part, 
   });
 });
 
-Deno.test("S3Store.put: parts read into memory stay within partsInMemory across uploads", async () => {
-  const bytes = Buffer.from("0123456789abcdefghij"); // 10 parts of 2
-  const full = digestBytes(bytes, 2);
-  const digest = { ...full, parts: full.parts.map((p) => ({ size: p.size })) };
+Deno.test("S3Store.put: bodies held in memory stay within memoryBytes across uploads", async () => {
+  const bytes = Buffer.from("0123456789abcdefghij"); // 5 parts of 4
   let held = 0;
   let most = 0;
   const fake = new FakeSdkClient({
     CreateMultipartUploadCommand: () => ({ UploadId: "up" }),
     UploadPartCommand: async (input) => {
-      assert.ok(input.Body instanceof Uint8Array, "a part read into memory is sent as bytes");
+      assert.ok(input.Body instanceof Uint8Array, "a part is sent as bytes");
       await new Promise((r) => setTimeout(r, 3));
-      held--; // the store lets go of the part once it is sent
+      held -= input.ContentLength; // the store lets go of the part once it is sent
       return { ETag: `"p${input.PartNumber}"` };
     },
     CompleteMultipartUploadCommand: () => ({ ETag: '"whole"' }),
   });
-  const store = storeOver(fake, { partConcurrency: 4, partsInMemory: 3 });
-  const request = (key: string): PutRequest => ({
-    ...putRequest(bytes, digest),
-    key,
-    read: (start, end) => {
-      held++;
-      most = Math.max(most, held);
-      return Promise.resolve(bytes.slice(start, end));
-    },
-  });
-  // Two files at once, 4 parts each in flight: still at most 3 parts in memory.
+  const store = storeOver(fake, { partConcurrency: 4, memoryBytes: 12, minPartSize: 4 });
+  const request = (key: string): PutRequest => {
+    const req = putRequest(bytes);
+    return {
+      ...req,
+      key,
+      source: {
+        ...req.source,
+        read: (start, end) => {
+          held += end - start;
+          most = Math.max(most, held);
+          return Promise.resolve(bytes.slice(start, end));
+        },
+      },
+    };
+  };
+  // Two files at once, 4 parts each in flight: still at most 12 bytes (3 parts) in memory.
   await Promise.all([store.put(request("a.sql")), store.put(request("b.sql"))]);
-  assert.equal(most, 3);
-  // MD5s computed from the bytes read: the same as a digest with part MD5s.
+  assert.equal(most, 12);
+  // Each part's MD5 is computed from the bytes read.
   const md5s = fake.of("UploadPartCommand").filter((c) => c.input.Key === "a.sql")
     .sort((x, y) => x.input.PartNumber - y.input.PartNumber).map((c) => c.input.ContentMD5);
-  assert.deepEqual(md5s, full.parts.map((p) => p.md5Base64));
+  assert.deepEqual(
+    md5s,
+    ["0123", "4567", "89ab", "cdef", "ghij"].map((p) => md5Base64(Buffer.from(p))),
+  );
+});
+
+Deno.test("S3Store.put: a source that changed is never completed; the upload is aborted", async () => {
+  const bytes = Buffer.from("0123456789");
+  const fake = new FakeSdkClient({
+    CreateMultipartUploadCommand: () => ({ UploadId: "up-c" }),
+    UploadPartCommand: () => ({ ETag: '"p"' }),
+    AbortMultipartUploadCommand: () => ({}),
+    CompleteMultipartUploadCommand: () => ({}),
+  });
+  const req = putRequest(bytes);
+  let checks = 0;
+  const changed = {
+    ...req,
+    source: {
+      ...req.source,
+      assertUnchanged: () => {
+        checks++;
+        throw new Error("file changed while it was uploaded");
+      },
+    },
+  };
+  await assert.rejects(storeOver(fake, { minPartSize: 4 }).put(changed), /file changed/);
+  assert.equal(checks, 1, "checked once, after the last part");
+  assert.equal(fake.of("CompleteMultipartUploadCommand").length, 0);
+  assert.equal(fake.of("AbortMultipartUploadCommand").length, 1);
+});
+
+Deno.test("S3Store.contentMatches: the ETag this adapter's upload gives, part by part; unknown with KMS", async () => {
+  const store = storeOver(new FakeSdkClient({}), { minPartSize: 4 });
+  const one = bytesSource(Buffer.from("abc"));
+  const head = {
+    key: "k",
+    size: 3,
+    lastModified: new Date(0),
+    storageClass: "STANDARD",
+    metadata: {},
+  };
+  const md5hex = (b: string) => createHash("md5").update(b).digest("hex");
+  assert.equal(await store.contentMatches({ ...head, etag: md5hex("abc") }, one), "match");
+  assert.equal(await store.contentMatches({ ...head, etag: md5hex("abd") }, one), "mismatch");
+  assert.equal(
+    await store.contentMatches({ ...head, etag: md5hex("abc"), sse: "aws:kms" }, one),
+    "unknown",
+  );
+  // Three parts of 4: the MD5 of the parts' MD5s, and "-3".
+  const multi = bytesSource(Buffer.from("0123456789"));
+  const partMd5 = (p: string) => createHash("md5").update(p).digest();
+  const etag = createHash("md5").update(Buffer.concat(["0123", "4567", "89"].map(partMd5)))
+    .digest("hex") + "-3";
+  assert.equal(await store.contentMatches({ ...head, size: 10, etag }, multi), "match");
 });
 
 Deno.test("S3Store.put: a failing UploadPart aborts the multipart upload and rethrows", async () => {
@@ -312,8 +369,8 @@ Deno.test("S3Store.put: a failing UploadPart aborts the multipart upload and ret
     AbortMultipartUploadCommand: () => ({}),
     CompleteMultipartUploadCommand: () => ({}),
   });
-  const store = storeOver(fake, { partConcurrency: 1 });
-  await assert.rejects(store.put(putRequest(bytes, digestBytes(bytes, 4))), (err) => err === boom);
+  const store = storeOver(fake, { partConcurrency: 1, minPartSize: 4 });
+  await assert.rejects(store.put(putRequest(bytes)), (err) => err === boom);
   assert.deepEqual(fake.of("AbortMultipartUploadCommand").map((c) => c.input), [
     { Bucket: "bkt", Key: "docs/a.pdf", UploadId: "up-9" },
   ]);
@@ -337,7 +394,7 @@ Deno.test("S3Store.requestCounts is what the client's transport counted", async 
   assert.equal(await store.head("bkt", "k"), undefined);
   await store.head("bkt", "k");
   const bytes = Buffer.from("abc");
-  await store.put(putRequest(bytes, digestBytes(bytes, 1024)));
+  await store.put(putRequest(bytes));
   assert.deepEqual(store.requestCounts(), { ListObjectsV2: 3, HeadObject: 4, PutObject: 1 });
   // A copy: the caller cannot change the counters.
   store.requestCounts().PutObject = 99;

@@ -1,0 +1,121 @@
+/**
+ * The run's summary from what happened, pure: the plan, what executing it (or the dry run) gave,
+ * the buckets that could not be listed, the local state's health, and the notifications.
+ */
+import type { NotificationOutcome, PathFailure, Plan, Summary } from "../core/types.ts";
+import type { StateHealth } from "../core/ports.ts";
+import type { ExecuteResult } from "./execute.ts";
+
+/** What a dry run reports instead of uploads. */
+export interface DryRunResult {
+  skipped: number;
+  wouldUpload: string[];
+  bytesToUpload: number;
+}
+
+export interface RunFacts {
+  host: string;
+  source: string;
+  dryRun: boolean;
+  startedAt: Date;
+  endedAt: Date;
+  requests: Record<string, number>;
+  /** SIGINT/SIGTERM stopped the run. */
+  interrupted: boolean;
+  plan?: Plan;
+  /** One failure per bucket that could not be listed. */
+  bucketFailures?: PathFailure[];
+  result?: ExecuteResult | DryRunResult;
+  state?: StateHealth;
+  /** Why the run could not start or finish (missing source, held lock, no bucket listable). */
+  fatal?: string;
+}
+
+/** What the local state's health means for the report: warnings, and a failure to save. */
+export function stateNotes(h: StateHealth | undefined): {
+  rebuilt: boolean;
+  warnings: string[];
+  failure?: PathFailure;
+} {
+  const notes: { rebuilt: boolean; warnings: string[]; failure?: PathFailure } = {
+    rebuilt: h?.movedTo !== undefined,
+    warnings: [],
+  };
+  if (h === undefined) return notes;
+  if (h.corrupt !== undefined && h.movedTo !== undefined) {
+    notes.warnings.push(
+      `Local state ${h.file} was damaged (${h.corrupt}): moved to ${h.movedTo} and rebuilt; ` +
+        "files without a record are hashed and checked with HEAD, not uploaded again",
+    );
+  } else if (h.corrupt !== undefined) {
+    notes.warnings.push(
+      `Local state ${h.file} is damaged (${h.corrupt}): read as empty; ` +
+        "the next real run moves it aside and rebuilds it",
+    );
+  }
+  if (h.saveError !== undefined) {
+    const next = h.unsaved > 0
+      ? `; ${h.unsaved.toLocaleString("en-US")} of this run's file records were not written ` +
+        "(their objects are in S3): the next run verifies them again (hash, and HEAD where no " +
+        "record is left) instead of uploading them again"
+      : "; the next run writes it again";
+    notes.failure = {
+      path: h.file,
+      error: `could not save the local state: ${h.saveError}${next}`,
+    };
+  }
+  return notes;
+}
+
+export function summarize(f: RunFacts): Summary {
+  const { plan, result } = f;
+  const notes = stateNotes(f.state);
+  const failures: PathFailure[] = [...(f.bucketFailures ?? []), ...(plan?.failed ?? [])];
+  const executed = result !== undefined && "uploaded" in result ? result : undefined;
+  const dry = result !== undefined && "wouldUpload" in result ? result : undefined;
+  if (executed) {
+    failures.push(...executed.failures);
+    if (executed.notStarted > 0) {
+      failures.push({
+        path: "(run)",
+        error: `${executed.notStarted} files not started: interrupted`,
+      });
+    }
+  }
+  if (notes.failure) failures.push(notes.failure);
+  const errors = f.fatal !== undefined ? Math.max(failures.length, 1) : failures.length;
+  return {
+    status: f.interrupted ? "INTERRUPTED" : f.fatal !== undefined || errors > 0 ? "FAILED" : "OK",
+    host: f.host,
+    source: f.source,
+    dryRun: f.dryRun,
+    startedAt: f.startedAt.toISOString(),
+    uploaded: executed?.uploaded ?? 0,
+    skipped: executed?.skipped ?? dry?.skipped ?? 0,
+    errors,
+    excluded: plan?.excluded.length ?? 0,
+    unmatched: plan?.unmatched.length ?? 0,
+    symlinks: plan?.symlinks.length ?? 0,
+    special: plan?.special.length ?? 0,
+    invalidNames: plan?.invalidNames.length ?? 0,
+    bytesUploaded: executed?.bytesUploaded ?? 0,
+    hashed: plan?.hashed ?? 0,
+    durationMs: f.endedAt.getTime() - f.startedAt.getTime(),
+    requests: f.requests,
+    failures,
+    warnings: notes.warnings,
+    stateRebuilt: notes.rebuilt,
+    ...(f.fatal !== undefined ? { fatal: f.fatal } : {}),
+    ...(dry ? { wouldUpload: dry.wouldUpload, bytesToUpload: dry.bytesToUpload } : {}),
+    notifications: {},
+  };
+}
+
+/** The summary once the report was sent: a channel that failed makes an OK run FAILED. */
+export function withNotifications(
+  s: Summary,
+  notifications: { sns?: NotificationOutcome; heartbeat?: NotificationOutcome },
+): Summary {
+  const unsent = Object.values(notifications).some((n) => !n.sent);
+  return { ...s, notifications, status: unsent && s.status === "OK" ? "FAILED" : s.status };
+}

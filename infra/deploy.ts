@@ -1,24 +1,23 @@
 /**
- * Synthesizes the stack, then runs Terraform (or OpenTofu) on it.
+ * Synthesizes the stack, then runs Terraform (or OpenTofu) on it: `init`, then the action.
  *
  *   deno run --allow-all infra/deploy.ts [plan|apply|destroy|output] [-c CONFIG] [--out DIR]
- *     [--state FILE] [terraform args...]
+ *     [--state FILE] [--reconfigure | --migrate-state] [--init-arg ARG]... [terraform args...]
  *
  * The action defaults to apply (Terraform still asks for confirmation). Arguments that are not
  * ours go to the action, e.g. `apply -auto-approve` or `plan -var alert_email=me@example.com`;
- * everything after `--` goes through untouched. The binary is $S3BACKUP_TF_BIN, else $TF_BIN,
- * else `terraform` (set either to `tofu` for OpenTofu).
+ * everything after `--` goes through untouched (needed for Terraform flags that begin with -c or
+ * -h, which would read as ours). --reconfigure, --migrate-state and --init-arg go to `init`.
+ * The binary is $S3BACKUP_TF_BIN, else $TF_BIN, else `terraform` (set either to `tofu`).
  */
+import { Option } from "@commander-js/extra-typings";
 import { loadConfig } from "../lib/config.ts";
 import { UsageError } from "../lib/errors.ts";
-import { runCli } from "./cli.ts";
-import { synthesize } from "./synth.ts";
+import { infraCommand, parseWith, runCli } from "./cli.ts";
+import { synthesize, warnings } from "./synth.ts";
 
 export const ACTIONS = ["plan", "apply", "destroy", "output"] as const;
 export type Action = typeof ACTIONS[number];
-
-export const USAGE = "usage: infra/deploy.ts [plan|apply|destroy|output] [-c CONFIG] [--out DIR] " +
-  "[--state FILE] [terraform args...]";
 
 /** Exit code when the Terraform binary cannot be started (as a shell would say). */
 export const EXIT_NO_BINARY = 127;
@@ -28,38 +27,72 @@ export interface DeployArgs {
   config?: string;
   out?: string;
   state?: string;
+  /** Passed to `terraform init`. */
+  initArgs: string[];
   /** Passed to `terraform <action>`. */
   passthrough: string[];
 }
 
+function deployCommand() {
+  return infraCommand("infra/deploy.ts", "Synthesize the stack, then terraform init and ACTION")
+    .usage("[plan|apply|destroy|output] [options] [terraform args...]")
+    .addOption(
+      new Option(
+        "--reconfigure",
+        "terraform init -reconfigure: the backend settings changed, the state stays where it is",
+      ).conflicts("migrateState"),
+    )
+    .option("--migrate-state", "terraform init -migrate-state: copy the state to the new backend")
+    .option(
+      "--init-arg <arg>",
+      "another argument for terraform init, e.g. --init-arg=-upgrade (repeatable)",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .allowUnknownOption()
+    .allowExcessArguments();
+}
+
 /** Splits our options from Terraform's; Terraform's single-dash flags pass through. */
 export function parseDeployArgs(args: string[]): DeployArgs {
-  const result: DeployArgs = { action: "apply", passthrough: [] };
-  let sawAction = false;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === "--") {
-      result.passthrough.push(...args.slice(i + 1));
-      break;
-    }
-    const m = /^(-c|--config|--out|--state)(?:=(.*))?$/.exec(arg);
-    if (m) {
-      const value = m[2] ?? args[++i];
-      if (value === undefined) throw new UsageError(`${m[1]} needs a value\n${USAGE}`);
-      if (m[1] === "--out") result.out = value;
-      else if (m[1] === "--state") result.state = value;
-      else result.config = value;
-    } else if (!sawAction && result.passthrough.length === 0 && !arg.startsWith("-")) {
-      if (!(ACTIONS as readonly string[]).includes(arg)) {
-        throw new UsageError(`unknown action '${arg}' (use ${ACTIONS.join(", ")})\n${USAGE}`);
-      }
-      result.action = arg as Action;
-      sawAction = true;
-    } else {
-      result.passthrough.push(arg);
-    }
+  const dashes = args.indexOf("--");
+  const ours = dashes < 0 ? args : args.slice(0, dashes);
+  const verbatim = dashes < 0 ? [] : args.slice(dashes + 1);
+  // commander would read -compact-warnings as `-c ompact-warnings`.
+  const ambiguous = ours.find((a) => /^-[ch][^-=\s]/.test(a));
+  if (ambiguous !== undefined) {
+    throw new UsageError(
+      `'${ambiguous}': write our -c with a space (-c FILE); put a Terraform flag that begins ` +
+        `with -c or -h after '--'`,
+    );
   }
-  return result;
+  const program = deployCommand();
+  parseWith(program, ours);
+  const opts = program.opts();
+  const [first, ...rest] = program.args;
+  let action: Action = "apply";
+  let passthrough = program.args;
+  if (first !== undefined && !first.startsWith("-")) {
+    if (!(ACTIONS as readonly string[]).includes(first)) {
+      throw new UsageError(`unknown action '${first}' (use ${ACTIONS.join(", ")})`);
+    }
+    action = first as Action;
+    passthrough = rest;
+  }
+  const initArgs = [
+    ...(opts.reconfigure ? ["-reconfigure"] : []),
+    ...(opts.migrateState ? ["-migrate-state"] : []),
+    ...opts.initArg,
+  ];
+  const { config, out, state } = opts;
+  return {
+    action,
+    ...(config === undefined ? {} : { config }),
+    ...(out === undefined ? {} : { out }),
+    ...(state === undefined ? {} : { state }),
+    initArgs,
+    passthrough: [...passthrough, ...verbatim],
+  };
 }
 
 /** The Terraform-compatible binary to run. */
@@ -89,10 +122,11 @@ export async function deploy(
   log: (line: string) => void,
 ): Promise<number> {
   const config = loadConfig(args.config);
+  for (const w of warnings(config)) log(`warning: ${w}`);
   const { stackDir } = synthesize(config, { outdir: args.out, statePath: args.state });
   log(`synthesized ${config.categories.length} bucket(s) into ${stackDir}`);
   const bin = terraformBinary(env);
-  const steps: string[][] = [["init"], [args.action, ...args.passthrough]];
+  const steps: string[][] = [["init", ...args.initArgs], [args.action, ...args.passthrough]];
   for (const step of steps) {
     log(`$ ${bin} ${step.join(" ")}`);
     let code: number;
@@ -109,7 +143,15 @@ export async function deploy(
       }
       throw err;
     }
-    if (code !== 0) return code;
+    if (code !== 0) {
+      if (step[0] === "init") {
+        log(
+          `hint: if init says "Backend configuration changed", run again with --reconfigure ` +
+            `(the state file stays where it is) or --migrate-state (copy it to the new backend)`,
+        );
+      }
+      return code;
+    }
   }
   return 0;
 }

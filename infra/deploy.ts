@@ -1,5 +1,7 @@
 /**
  * Synthesizes the stack, then runs Terraform (or OpenTofu) on it: `init`, then the action.
+ * Before apply, the state is checked for buckets the config stopped declaring (their
+ * protections would be destroyed): apply refuses, plan warns (state_guard.ts).
  *
  *   deno run --allow-all infra/deploy.ts [plan|apply|destroy|output] [-c CONFIG] [--out DIR]
  *     [--state FILE] [--reconfigure | --migrate-state] [--init-arg ARG]... [terraform args...]
@@ -14,6 +16,7 @@ import { Option } from "@commander-js/extra-typings";
 import { loadConfig } from "../lib/config.ts";
 import { UsageError } from "../lib/errors.ts";
 import { infraCommand, parseWith, runCli } from "./cli.ts";
+import { unprotectedRemovals } from "./state_guard.ts";
 import { synthesize, warnings } from "./synth.ts";
 
 export const ACTIONS = ["plan", "apply", "destroy", "output"] as const;
@@ -21,6 +24,8 @@ export type Action = typeof ACTIONS[number];
 
 /** Exit code when the Terraform binary cannot be started (as a shell would say). */
 export const EXIT_NO_BINARY = 127;
+/** Exit code when apply would destroy a bucket's protections (see state_guard.ts). */
+export const EXIT_REFUSED = 1;
 
 export interface DeployArgs {
   action: Action;
@@ -100,21 +105,27 @@ export function terraformBinary(env: Record<string, string | undefined>): string
   return env.S3BACKUP_TF_BIN || env.TF_BIN || "terraform";
 }
 
-/** Runs one Terraform command in dir with inherited stdio; NotFound means no such binary. */
-async function runTerraform(bin: string, args: string[], dir: string): Promise<number> {
-  const child = new Deno.Command(bin, {
+/** Runs one Terraform command in dir (stdout inherited or captured); NotFound: no binary. */
+async function runTerraform(
+  bin: string,
+  args: string[],
+  dir: string,
+  capture = false,
+): Promise<{ code: number; stdout: string }> {
+  const out = await new Deno.Command(bin, {
     args,
     cwd: dir,
     stdin: "inherit",
-    stdout: "inherit",
+    stdout: capture ? "piped" : "inherit",
     stderr: "inherit",
-  }).spawn();
-  return (await child.status).code;
+  }).output();
+  return { code: out.code, stdout: capture ? new TextDecoder().decode(out.stdout) : "" };
 }
 
 /**
- * Synthesizes, then `init` and the action in the stack folder. Returns the exit code: the first
- * failing Terraform command's, or EXIT_NO_BINARY with a message naming the fix.
+ * Synthesizes, then `init`, a check of the state for buckets about to lose their protections
+ * (apply refuses, plan warns), and the action in the stack folder. Returns the exit code: the
+ * first failing step's, or EXIT_NO_BINARY with a message naming the fix.
  */
 export async function deploy(
   args: DeployArgs,
@@ -123,37 +134,54 @@ export async function deploy(
 ): Promise<number> {
   const config = loadConfig(args.config);
   for (const w of warnings(config)) log(`warning: ${w}`);
-  const { stackDir } = synthesize(config, { outdir: args.out, statePath: args.state });
+  const { stackDir, file } = synthesize(config, { outdir: args.out, statePath: args.state });
   log(`synthesized ${config.categories.length} bucket(s) into ${stackDir}`);
   const bin = terraformBinary(env);
-  const steps: string[][] = [["init", ...args.initArgs], [args.action, ...args.passthrough]];
-  for (const step of steps) {
-    log(`$ ${bin} ${step.join(" ")}`);
-    let code: number;
+  const step = async (argv: string[], capture = false) => {
+    log(`$ ${bin} ${argv.join(" ")}`);
     try {
-      code = await runTerraform(bin, step, stackDir);
+      return await runTerraform(bin, argv, stackDir, capture);
     } catch (err) {
-      if (err instanceof Deno.errors.NotFound) {
-        log(
-          `error: '${bin}' not found. Install Terraform >= 1.10 (or OpenTofu >= 1.10 and set ` +
-            `S3BACKUP_TF_BIN=tofu), or point S3BACKUP_TF_BIN at the binary. ` +
-            `The synthesized stack is in ${stackDir}.`,
-        );
-        return EXIT_NO_BINARY;
-      }
-      throw err;
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      log(
+        `error: '${bin}' not found. Install Terraform >= 1.10 (or OpenTofu >= 1.10 and set ` +
+          `S3BACKUP_TF_BIN=tofu), or point S3BACKUP_TF_BIN at the binary. ` +
+          `The synthesized stack is in ${stackDir}.`,
+      );
+      return { code: EXIT_NO_BINARY, stdout: "" };
     }
-    if (code !== 0) {
-      if (step[0] === "init") {
+  };
+
+  const init = await step(["init", ...args.initArgs]);
+  if (init.code !== 0) {
+    if (init.code !== EXIT_NO_BINARY) {
+      log(
+        `hint: if init says "Backend configuration changed", run again with --reconfigure ` +
+          `(the state file stays where it is) or --migrate-state (copy it to the new backend)`,
+      );
+    }
+    return init.code;
+  }
+  if (args.action === "apply" || args.action === "plan") {
+    const listed = await step(["state", "list"], true);
+    if (listed.code !== 0) {
+      log("warning: could not list the state; the check for unprotected buckets was skipped");
+    } else {
+      const tf = JSON.parse(Deno.readTextFileSync(file));
+      const lost = unprotectedRemovals(listed.stdout.split("\n"), tf);
+      if (lost.length > 0) {
         log(
-          `hint: if init says "Backend configuration changed", run again with --reconfigure ` +
-            `(the state file stays where it is) or --migrate-state (copy it to the new backend)`,
+          `${args.action === "apply" ? "error" : "warning"}: the config no longer declares ` +
+            `${lost.join(", ")}; terraform would destroy them (prevent_destroy does not cover a ` +
+            `removed resource), suspending versioning and deleting the bucket policy. To stop ` +
+            `managing a bucket and keep it as it is, list it in [infra] retired_buckets; ` +
+            `to keep it managed, restore its category.`,
         );
+        if (args.action === "apply") return EXIT_REFUSED;
       }
-      return code;
     }
   }
-  return 0;
+  return (await step([args.action, ...args.passthrough])).code;
 }
 
 if (import.meta.main) {

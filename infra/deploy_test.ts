@@ -132,6 +132,7 @@ Deno.test("deploy.ts runs init (with init flags) then the action in the stack fo
   const stackDir = join(out, "stacks", "s3backup");
   assertEquals(Deno.readTextFileSync(log).trim().split("\n"), [
     `${stackDir}|init -reconfigure`,
+    `${stackDir}|state list`,
     `${stackDir}|plan -var alert_email=a@b.c`,
   ]);
 
@@ -150,4 +151,43 @@ Deno.test("deploy.ts runs init (with init flags) then the action in the stack fo
   );
   assertEquals(failed.code, 1);
   assertMatch(failed.stderr, /--reconfigure .*--migrate-state/);
+});
+
+Deno.test("deploy.ts apply refuses when the state holds a bucket the config no longer declares", async () => {
+  const dir = tempDir("guard-");
+  const cfg = join(dir, "s3backup.toml");
+  const log = join(dir, "calls.log");
+  const fake = join(dir, "fake-terraform");
+  // `state list` answers with a bucket removed from the config, and a category-keyed id that
+  // the moved blocks cover.
+  Deno.writeTextFileSync(
+    fake,
+    `#!/bin/sh\necho "$*" >> "${log}"\n[ "$1" = state ] && printf '%s\\n' ` +
+      `aws_s3_bucket.bucket_acme-backup-video aws_s3_bucket_versioning.versioning_acme-backup-video ` +
+      `aws_s3_bucket.bucket_documents aws_iam_user.backup_host_user\nexit 0\n`,
+  );
+  Deno.chmodSync(fake, 0o755);
+  const deploy = async (action: string, extra = "") => {
+    Deno.writeTextFileSync(cfg, BASE_TOML + extra);
+    Deno.writeTextFileSync(log, "");
+    const r = await run(
+      ["run", "-A", "infra/deploy.ts", action, "-c", cfg, "--out", join(dir, "out")],
+      { S3BACKUP_TF_BIN: fake },
+    );
+    return { ...r, calls: Deno.readTextFileSync(log).trim().split("\n") };
+  };
+  const refused = await deploy("apply");
+  assertEquals(refused.code, 1, refused.stderr);
+  assertEquals(refused.calls, ["init", "state list"]);
+  assertMatch(
+    refused.stderr,
+    /error: the config no longer declares aws_s3_bucket\.bucket_acme-backup-video, aws_s3_bucket_versioning\.versioning_acme-backup-video; .*retired_buckets/,
+  );
+  const planned = await deploy("plan");
+  assertEquals(planned.code, 0, planned.stderr);
+  assertEquals(planned.calls, ["init", "state list", "plan"]);
+  assertMatch(planned.stderr, /warning: the config no longer declares/);
+  const retired = await deploy("apply", `[infra]\nretired_buckets = ["acme-backup-video"]\n`);
+  assertEquals(retired.code, 0, retired.stderr);
+  assertEquals(retired.calls, ["init", "state list", "apply"]);
 });

@@ -2,10 +2,14 @@
  * `terraform plan` after changes that must not destroy anything, on a stack applied to the local
  * Ceph RGW (the bucket resources only, as terraform_apply_rgw_test.ts does):
  *  - renaming a category that keeps its bucket (`[categories.documents]` → `[categories.docs]`);
+ *  - a removed category: the plan destroys its protections (prevent_destroy does not cover a
+ *    resource gone from the config), which deploy-infra's state check reports; listed in
+ *    [infra] retired_buckets instead, the bucket is forgotten by Terraform, nothing destroyed;
  *  - a stack applied when resource ids were keyed by category name (its state moved to those
  *    ids with `terraform state mv`), planned with today's ids: the `moved` blocks carry it over.
- * A real plan against a real server, not a comparison of JSON: the provider refreshes every
- * resource from RGW. Skipped, visibly, when terraform, the mirror or RGW is missing.
+ * Real `terraform plan`s on a real state, not a comparison of JSON (the first one also
+ * refreshes every resource from RGW). Skipped, visibly, when terraform, the mirror or RGW is
+ * missing.
  */
 import { join } from "node:path";
 import { DeleteBucketCommand } from "@aws-sdk/client-s3";
@@ -23,6 +27,7 @@ import {
   type TfResult,
   writeTerraformRc,
 } from "./rgw_apply.ts";
+import { unprotectedRemovals } from "./state_guard.ts";
 import { synthesize } from "./synth.ts";
 import { assert, assertEquals, type Json } from "./testing.ts";
 
@@ -75,9 +80,11 @@ Deno.test({
       return { stackDir, tf, targets: targetsOf(tf, RGW_APPLY_TYPES).map((a) => `-target=${a}`) };
     };
     const run = (args: string[], dir: string) => terraform(args, dir, rc, root);
-    const plan = async (dir: string, targets: string[]): Promise<Change[]> => {
+    // Refreshing every resource from RGW costs ~8 s a plan; after the first plan, what is
+    // checked (ids, moves, destroys) comes from the state and the config alone.
+    const plan = async (dir: string, targets: string[], refresh = false): Promise<Change[]> => {
       const planned = await run(
-        ["plan", "-input=false", "-no-color", "-out=tfplan", ...targets],
+        ["plan", "-input=false", "-no-color", `-refresh=${refresh}`, "-out=tfplan", ...targets],
         dir,
       );
       tfOk("plan", planned);
@@ -114,7 +121,7 @@ Deno.test({
       // Target what is in the state too: a plan limited to the new config's ids would hide the
       // destroy of resources whose ids changed.
       const stateTargets = addresses.map((a) => `-target=${a}`);
-      const afterRename = await plan(renamed.stackDir, [...renamed.targets, ...stateTargets]);
+      const afterRename = await plan(renamed.stackDir, [...renamed.targets, ...stateTargets], true);
       assertEquals(destroys(afterRename), [], JSON.stringify(afterRename, null, 1));
       // Only the lifecycles, which never reach the state on RGW (see rgw_apply.ts), are created.
       const creates = afterRename.filter((c) => c.actions.includes("create"));
@@ -128,16 +135,52 @@ Deno.test({
           changed.map((c) => `${c.address} ${c.actions.join("+")}`).join(", "),
       );
 
-      // 3. State as a category-keyed stack left it: today's moved blocks carry it over.
+      // 3. A category removed: prevent_destroy does not cover a resource gone from the config,
+      // so terraform would destroy the bucket's protections; deploy-infra refuses that apply
+      // (unprotectedRemovals). Listed in retired_buckets, the bucket is forgotten, not destroyed.
+      const photosGone = toml("documents").replace(
+        /\[categories\.photos\][^\n]*\n[^\n]*\n[^\n]*\n/,
+        "",
+      );
+      const removed = synth(photosGone);
+      const afterRemove = await plan(removed.stackDir, [...removed.targets, ...stateTargets]);
+      const lost = unprotectedRemovals(addresses, removed.tf);
+      assertEquals(lost.length, 4, lost.join());
+      assert(lost.every((a) => a.endsWith(buckets.photos)), lost.join());
+      for (const a of lost) {
+        assert(destroys(afterRemove).some((c) => c.address === a), `${a} not planned for destroy`);
+      }
+      const retired = synth(`${photosGone}[infra]\nretired_buckets = ["${buckets.photos}"]\n`);
+      assertEquals(unprotectedRemovals(addresses, retired.tf), []);
+      const afterRetire = await plan(retired.stackDir, [...retired.targets, ...stateTargets]);
+      assertEquals(destroys(afterRetire), [], JSON.stringify(afterRetire, null, 1));
+      const forgotten = afterRetire.filter((c) => c.actions.includes("forget")).map((c) =>
+        c.address
+      );
+      assertEquals(forgotten.sort(), addresses.filter((a) => a.endsWith(buckets.photos)));
+      console.log(
+        `  category removed: ${lost.length} protections would be destroyed (apply refused); ` +
+          `retired: ${forgotten.length} forgotten, 0 destroyed`,
+      );
+
+      // 4. State as a category-keyed stack left it: today's moved blocks carry it over.
       const legacy = (address: string) => {
         const [type, name] = address.split(".");
         const at = name.indexOf("_tfplan-");
         const category = Object.entries(buckets).find(([, b]) => name.slice(at + 1) === b)![0];
         return `${type}.${name.slice(0, at)}_${category}`;
       };
-      for (const address of addresses) {
-        tfOk("state mv", await run(["state", "mv", address, legacy(address)], first.stackDir));
+      // The local state file rewritten as the old ids left it (one `state mv` costs 1.6 s).
+      const statePath = join(root, "terraform.tfstate");
+      const state = JSON.parse(Deno.readTextFileSync(statePath));
+      for (const r of state.resources) {
+        const address = `${r.type}.${r.name}`;
+        if (r.mode === "managed" && addresses.includes(address)) {
+          r.name = legacy(address).split(".")[1];
+        }
       }
+      state.serial += 1;
+      Deno.writeTextFileSync(statePath, JSON.stringify(state));
       const again = synth(toml("documents"));
       // -target (RGW has no SNS or IAM to plan) must name the old addresses too.
       const oldTargets = addresses.map((a) => `-target=${legacy(a)}`);

@@ -34,10 +34,12 @@ import {
 import { runCli } from "../tests/support/cli.ts";
 import {
   createRgwUser,
+  httpStatus,
   putUserPolicy,
   removeRgwUser,
   rgwCephConf,
   type RgwUser,
+  rgwUserClient,
 } from "./rgw_iam.ts";
 import { assert, assertEquals, resources, synthToml } from "./testing.ts";
 
@@ -61,29 +63,6 @@ function stackPolicy(tf: Record<string, unknown>, id: string): unknown {
   const statements: { Sid: string }[] = doc.Statement;
   assertEquals(statements.filter((x) => x.Sid === "PublishReports").length, 1);
   return { ...doc, Statement: statements.filter((x) => x.Sid !== "PublishReports") };
-}
-
-function clientFor(user: RgwUser): S3Client {
-  return new S3Client({
-    endpoint: rgw!.endpoint,
-    region: rgw!.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey },
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-  });
-}
-
-/** 200 when the request succeeds, else its HTTP status. */
-async function status(p: Promise<unknown>): Promise<number> {
-  try {
-    await p;
-    return 200;
-  } catch (err) {
-    const code = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (code === undefined) throw err;
-    return code;
-  }
 }
 
 /** Deletes every version and delete marker, then the bucket; ignores what is already gone. */
@@ -125,7 +104,7 @@ Deno.test({
         const user = await createRgwUser(conf!, `hp${name}-${id}`);
         users.push(user);
         await putUserPolicy(rgw!, admin, user.uid, "s3backup-host", policy);
-        const client = clientFor(user);
+        const client = rgwUserClient(rgw!, user);
         clients.push(client);
         return { user, client };
       };
@@ -142,9 +121,9 @@ Deno.test({
       // 1. Listing: only under the host's own prefix, plain and versioned.
       const a = web1.client;
       const list = (Prefix?: string) =>
-        status(a.send(new ListObjectsV2Command({ Bucket, Prefix })));
+        httpStatus(a.send(new ListObjectsV2Command({ Bucket, Prefix })));
       const versions = (Prefix?: string) =>
-        status(a.send(new ListObjectVersionsCommand({ Bucket, Prefix })));
+        httpStatus(a.send(new ListObjectVersionsCommand({ Bucket, Prefix })));
       assertEquals(await list("web1/"), 200);
       assertEquals(await versions("web1/"), 200);
       for (const prefix of ["db1/", undefined, "", "web", "web1"]) {
@@ -154,33 +133,36 @@ Deno.test({
 
       // 2. Objects: host B's cannot be read or overwritten; host A's own can, but not deleted.
       const key = { Bucket, Key: "db1/ledger.txt" };
-      assertEquals(await status(a.send(new GetObjectCommand(key))), 403);
+      assertEquals(await httpStatus(a.send(new GetObjectCommand(key))), 403);
       assertEquals(
-        await status(a.send(new GetObjectCommand({ ...key, VersionId: theirs.VersionId }))),
+        await httpStatus(a.send(new GetObjectCommand({ ...key, VersionId: theirs.VersionId }))),
         403,
       );
-      assertEquals(await status(a.send(new HeadObjectCommand(key))), 403);
+      assertEquals(await httpStatus(a.send(new HeadObjectCommand(key))), 403);
       assertEquals(
-        await status(a.send(new PutObjectCommand({ ...key, Body: "overwritten" }))),
+        await httpStatus(a.send(new PutObjectCommand({ ...key, Body: "overwritten" }))),
         403,
       );
       const left = await owner.send(new ListObjectVersionsCommand({ Bucket, Prefix: "db1/" }));
       assertEquals(left.Versions?.map((v) => v.VersionId), [theirs.VersionId]);
       const own = { Bucket, Key: "web1/notes.txt" };
-      assertEquals(await status(a.send(new PutObjectCommand({ ...own, Body: "mine" }))), 200);
-      assertEquals(await status(a.send(new GetObjectCommand(own))), 200);
-      assertEquals(await status(a.send(new DeleteObjectCommand(own))), 403);
-      assertEquals(await status(db1.client.send(new GetObjectCommand(own))), 403);
+      assertEquals(await httpStatus(a.send(new PutObjectCommand({ ...own, Body: "mine" }))), 200);
+      assertEquals(await httpStatus(a.send(new GetObjectCommand(own))), 200);
+      assertEquals(await httpStatus(a.send(new DeleteObjectCommand(own))), 403);
+      assertEquals(await httpStatus(db1.client.send(new GetObjectCommand(own))), 403);
 
       // 3. Every identity reads the versioning status and aborts its own multipart uploads.
       for (
         const [who, client, prefix] of [[web1, a, "web1/"], [whole, whole.client, ""]] as const
       ) {
-        assertEquals(await status(client.send(new GetBucketVersioningCommand({ Bucket }))), 200);
+        assertEquals(
+          await httpStatus(client.send(new GetBucketVersioningCommand({ Bucket }))),
+          200,
+        );
         const Key = `${prefix}big.bin`;
         const upload = await client.send(new CreateMultipartUploadCommand({ Bucket, Key }));
         assertEquals(
-          await status(
+          await httpStatus(
             client.send(
               new AbortMultipartUploadCommand({ Bucket, Key, UploadId: upload.UploadId }),
             ),

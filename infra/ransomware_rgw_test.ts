@@ -45,11 +45,13 @@ import {
 } from "./rgw_apply.ts";
 import {
   createRgwUser,
+  httpStatus,
   putUserPolicy,
   removeRgwUser,
   rgwCephConf,
   type RgwUser,
   rgwUserArn,
+  rgwUserClient,
 } from "./rgw_iam.ts";
 import { assert, assertEquals, type Json, synthToml } from "./testing.ts";
 
@@ -64,28 +66,6 @@ const skipReason = terraformSkipReason() ??
 if (skipReason !== undefined) console.warn(`SKIPPING ransomware options on RGW: ${skipReason}`);
 const opts = { ignore: skipReason !== undefined, sanitizeResources: false, sanitizeOps: false };
 const uniq = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-
-async function status(p: Promise<unknown>): Promise<number> {
-  try {
-    await p;
-    return 200;
-  } catch (err) {
-    const code = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (code === undefined) throw err;
-    return code;
-  }
-}
-
-function clientFor(user: RgwUser): S3Client {
-  return new S3Client({
-    endpoint: rgw!.endpoint,
-    region: rgw!.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey },
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-  });
-}
 
 /** The synthesized bucket policy of `bucket`, Terraform references made literal. */
 function bucketPolicyOf(extra: string, bucket: string): Json {
@@ -121,7 +101,7 @@ Deno.test({
         Version: "2012-10-17",
         Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }],
       });
-      glass = clientFor(breakGlass);
+      glass = rgwUserClient(rgw!, breakGlass);
       // Object Lock enabled at creation, so that PutObjectLockConfiguration is a real change.
       await owner.send(new CreateBucketCommand({ Bucket, ObjectLockEnabledForBucket: true }));
       const policy = bucketPolicyOf(`break_glass_role = "backup-break-glass"`, Bucket);
@@ -171,7 +151,7 @@ Deno.test({
 
       // As synthesized, RGW never matches aws:PrincipalArn: the owner is not refused.
       await owner.send(new PutBucketPolicyCommand({ Bucket, Policy: JSON.stringify(policy) }));
-      assertEquals(await status(attempts(owner)["s3:PutBucketVersioning"]()), 200);
+      assertEquals(await httpStatus(attempts(owner)["s3:PutBucketVersioning"]()), 200);
       console.log("  RGW 16.2: the aws:PrincipalArn condition never matches (statement inert)");
 
       // With the exception as NotPrincipal: every listed action refused to the owner.
@@ -186,25 +166,25 @@ Deno.test({
       const asOwner = attempts(owner);
       for (const [action, attempt] of Object.entries(asOwner)) {
         assert(deny.Action.includes(action), action);
-        assertEquals(await status(attempt()), 403, `owner: ${action}`);
+        assertEquals(await httpStatus(attempt()), 403, `owner: ${action}`);
       }
       // New versions and delete markers (which destroy nothing) still work for the owner.
       const put = { Bucket, Key: "db.sql", Body: "1", ContentMD5: CONTENT_MD5_OF_1 };
-      assertEquals(await status(owner.send(new PutObjectCommand(put))), 200);
+      assertEquals(await httpStatus(owner.send(new PutObjectCommand(put))), 200);
       assertEquals(
-        await status(owner.send(new DeleteObjectCommand({ Bucket, Key: "db.sql" }))),
+        await httpStatus(owner.send(new DeleteObjectCommand({ Bucket, Key: "db.sql" }))),
         200,
       );
       // The break-glass principal may do each of them (the policy last: it removes the guard).
       const asGlass = attempts(glass);
       for (const action of Object.keys(asOwner).filter((a) => a !== "s3:DeleteBucketPolicy")) {
         assertEquals(
-          await status(asGlass[action as keyof typeof asGlass]()),
+          await httpStatus(asGlass[action as keyof typeof asGlass]()),
           200,
           `glass: ${action}`,
         );
       }
-      assertEquals(await status(asGlass["s3:DeleteBucketPolicy"]()), 200);
+      assertEquals(await httpStatus(asGlass["s3:DeleteBucketPolicy"]()), 200);
       console.log(`  owner refused ${Object.keys(asOwner).length} actions; the exception allowed`);
     } finally {
       if (glass !== undefined) {
@@ -239,16 +219,16 @@ Deno.test({
       await owner.send(new PutBucketPolicyCommand({ Bucket, Policy: JSON.stringify(policy) }));
       const plain = { Bucket, Key: "x", Body: "1", ContentMD5: CONTENT_MD5_OF_1 };
       // If this starts passing, RGW evaluates Null correctly: make this a real test of SSE-C.
-      assertEquals(await status(owner.send(new PutObjectCommand(plain))), 403);
+      assertEquals(await httpStatus(owner.send(new PutObjectCommand(plain))), 403);
       await owner.send(new DeleteBucketPolicyCommand({ Bucket }));
-      assertEquals(await status(owner.send(new PutObjectCommand(plain))), 200);
+      assertEquals(await httpStatus(owner.send(new PutObjectCommand(plain))), 200);
       const sseC = {
         ...plain,
         SSECustomerAlgorithm: "AES256",
         SSECustomerKey: "k".repeat(32),
       };
       // And SSE-C itself is refused over plain HTTP, with or without the policy.
-      assertEquals(await status(owner.send(new PutObjectCommand(sseC))), 400);
+      assertEquals(await httpStatus(owner.send(new PutObjectCommand(sseC))), 400);
     } finally {
       await owner.send(new DeleteObjectCommand({ Bucket, Key: "x" })).catch(() => {});
       const all = await owner.send(new ListObjectVersionsCommand({ Bucket })).catch(() => ({}));
@@ -318,7 +298,7 @@ Deno.test({
           new PutObjectCommand({ Bucket, Key: "db.sql", Body: "1", ContentMD5: CONTENT_MD5_OF_1 }),
         );
         const del = (bypass: boolean) =>
-          status(owner.send(
+          httpStatus(owner.send(
             new DeleteObjectCommand({
               Bucket,
               Key: "db.sql",

@@ -5,6 +5,7 @@
  * `user-policy=*` cap. Nothing here is used by the real deploy.
  */
 import { createHash, createHmac } from "node:crypto";
+import { S3Client } from "@aws-sdk/client-s3";
 import { dirname, join } from "node:path";
 import type { RgwEnv } from "../tests/servers/rgw_env.ts";
 import { RGW_DEFAULT_ENV_FILE } from "../tests/servers/rgw_env.ts";
@@ -136,4 +137,28 @@ export async function putUserPolicy(
     PolicyName: name,
     PolicyDocument: JSON.stringify(policy),
   });
+}
+
+/** An S3 client signing as an RGW user (path style; checksums as rgw_env.ts explains). */
+export function rgwUserClient(rgw: RgwEnv, user: RgwUser): S3Client {
+  return new S3Client({
+    endpoint: rgw.endpoint,
+    region: rgw.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey },
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  });
+}
+
+/** 200 when the request succeeds, else its HTTP status (what a policy test compares). */
+export async function httpStatus(p: Promise<unknown>): Promise<number> {
+  try {
+    await p;
+    return 200;
+  } catch (err) {
+    const code = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (code === undefined) throw err;
+    return code;
+  }
 }

@@ -105,21 +105,24 @@ export function terraformBinary(env: Record<string, string | undefined>): string
   return env.S3BACKUP_TF_BIN || env.TF_BIN || "terraform";
 }
 
-/** Runs one Terraform command in dir (stdout inherited or captured); NotFound: no binary. */
+/** Runs one Terraform command in dir (output inherited or captured); NotFound: no binary. */
 async function runTerraform(
   bin: string,
   args: string[],
   dir: string,
   capture = false,
-): Promise<{ code: number; stdout: string }> {
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(bin, {
     args,
     cwd: dir,
     stdin: "inherit",
     stdout: capture ? "piped" : "inherit",
-    stderr: "inherit",
+    stderr: capture ? "piped" : "inherit",
   }).output();
-  return { code: out.code, stdout: capture ? new TextDecoder().decode(out.stdout) : "" };
+  const dec = new TextDecoder();
+  return capture
+    ? { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) }
+    : { code: out.code, stdout: "", stderr: "" };
 }
 
 /**
@@ -148,7 +151,7 @@ export async function deploy(
           `S3BACKUP_TF_BIN=tofu), or point S3BACKUP_TF_BIN at the binary. ` +
           `The synthesized stack is in ${stackDir}.`,
       );
-      return { code: EXIT_NO_BINARY, stdout: "" };
+      return { code: EXIT_NO_BINARY, stdout: "", stderr: "" };
     }
   };
 
@@ -164,9 +167,12 @@ export async function deploy(
   }
   if (args.action === "apply" || args.action === "plan") {
     const listed = await step(["state", "list"], true);
-    if (listed.code !== 0) {
+    // A first deploy has no state yet: nothing to protect.
+    const noState = /No state file was found/.test(listed.stderr);
+    if (listed.code !== 0 && !noState) {
+      log(listed.stderr.trim());
       log("warning: could not list the state; the check for unprotected buckets was skipped");
-    } else {
+    } else if (!noState) {
       const tf = JSON.parse(Deno.readTextFileSync(file));
       const lost = unprotectedRemovals(listed.stdout.split("\n"), tf);
       if (lost.length > 0) {

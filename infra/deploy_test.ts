@@ -190,4 +190,14 @@ Deno.test("deploy.ts apply refuses when the state holds a bucket the config no l
   const retired = await deploy("apply", `[infra]\nretired_buckets = ["acme-backup-video"]\n`);
   assertEquals(retired.code, 0, retired.stderr);
   assertEquals(retired.calls, ["init", "state list", "apply"]);
+
+  // A first deploy: terraform has no state to list (exit 1 and this message): no warning.
+  Deno.writeTextFileSync(
+    fake,
+    `#!/bin/sh\necho "$*" >> "${log}"\n[ "$1" = state ] && echo "No state file was found!" >&2 && exit 1\nexit 0\n`,
+  );
+  const first = await deploy("apply");
+  assertEquals(first.code, 0, first.stderr);
+  assertEquals(first.calls, ["init", "state list", "apply"]);
+  assert(!/warning|No state file/.test(first.stderr), first.stderr);
 });

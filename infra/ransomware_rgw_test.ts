@@ -11,7 +11,7 @@
  *    is undeletable, with s3:BypassGovernanceRetention in GOVERNANCE mode only. RGW cannot
  *    enable Object Lock on an existing bucket (409 InvalidBucketState), so the bucket resource
  *    gets object_lock_enabled = true here (on AWS the lock configuration enables it). The
- *    COMPLIANCE bucket keeps one 1-byte version for a day: nobody can delete it, by design.
+ *    COMPLIANCE bucket is removed at the end with radosgw-admin, which bypasses Object Lock.
  *  - deny_sse_c: not provable on RGW 16.2, which refuses SSE-C over plain HTTP anyway (400) and
  *    evaluates the Null condition wrongly (the statement refuses every PutObject, measured
  *    below); proven only on the JSON.
@@ -46,6 +46,7 @@ import {
 import {
   createRgwUser,
   httpStatus,
+  purgeRgwBucket,
   putUserPolicy,
   removeRgwUser,
   rgwCephConf,
@@ -314,6 +315,8 @@ Deno.test({
         );
       }));
     } finally {
+      // The S3 API cannot remove a COMPLIANCE-locked version; the RGW admin can.
+      await purgeRgwBucket(conf!, `tflock-${id}-compliance`).catch(() => {});
       owner.destroy();
       await Deno.remove(root, { recursive: true });
     }

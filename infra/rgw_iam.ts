@@ -71,6 +71,17 @@ export async function removeRgwUser(conf: string, uid: string): Promise<void> {
   await radosgwAdmin(conf, ["user", "rm", `--uid=${uid}`]);
 }
 
+/** Removes a bucket and all its versions as the RGW admin: bypasses policies and Object Lock. */
+export async function purgeRgwBucket(conf: string, bucket: string): Promise<void> {
+  await radosgwAdmin(conf, [
+    "bucket",
+    "rm",
+    `--bucket=${bucket}`,
+    "--purge-objects",
+    "--bypass-gc",
+  ]);
+}
+
 /** The ARN RGW 16.2 gives a user of the default tenant, for Principal and aws:PrincipalArn. */
 export function rgwUserArn(uid: string): string {
   return `arn:aws:iam:::user/${uid}`;

@@ -7,49 +7,31 @@
  * is found as for `s3backup run`: -c, else $S3BACKUP_CONFIG, else ./s3backup.toml, else
  * /etc/s3backup/s3backup.toml. Local Terraform state defaults to infra/terraform.tfstate.
  */
-import { parseArgs } from "node:util";
 import { loadConfig } from "../lib/config/config.ts";
-import { UsageError } from "../lib/core/errors.ts";
-import { runCli } from "./cli.ts";
-import { synthesize } from "./synth.ts";
-
-export const USAGE = "usage: infra/main.ts [-c CONFIG] [--out DIR] [--state FILE]";
+import { infraCommand, parseWith, runCli } from "./cli.ts";
+import { synthesize, warnings } from "./synth.ts";
 
 export interface SynthArgs {
   config?: string;
   out?: string;
   state?: string;
-  help: boolean;
 }
 
-/** Parses -c/--config, --out, --state and --help; anything else is a UsageError. */
+/** Parses -c/--config, --out and --state; anything else is a UsageError. */
 export function parseSynthArgs(args: string[]): SynthArgs {
-  try {
-    const { values } = parseArgs({
-      args,
-      options: {
-        config: { type: "string", short: "c" },
-        out: { type: "string" },
-        state: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      allowPositionals: false,
-      strict: true,
-    });
-    return { ...values, help: values.help ?? false };
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
-  }
+  const program = infraCommand(
+    "infra/main.ts",
+    "Synthesize the s3backup stack into Terraform JSON",
+  );
+  parseWith(program, args);
+  return program.opts();
 }
 
 if (import.meta.main) {
   runCli(() => {
     const args = parseSynthArgs(Deno.args);
-    if (args.help) {
-      console.log(USAGE);
-      return 0;
-    }
     const config = loadConfig(args.config);
+    for (const w of warnings(config)) console.error(`warning: ${w}`);
     const t0 = performance.now();
     const { stackDir } = synthesize(config, { outdir: args.out, statePath: args.state });
     const ms = Math.round(performance.now() - t0);

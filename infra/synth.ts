@@ -1,6 +1,6 @@
 /** Synthesizes the stack into Terraform JSON on disk (the only part of infra/ that writes). */
 import { App } from "cdktf";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import type { Config } from "../lib/config/config.ts";
 import { S3BackupStack } from "./stack.ts";
 
@@ -32,10 +32,31 @@ export function synthesize(config: Config, opts: SynthOptions = {}): SynthResult
   // cdktf creates only the last path component of outdir.
   Deno.mkdirSync(outdir, { recursive: true });
   const app = new App({ outdir });
-  new S3BackupStack(app, STACK_ID, config, {
-    localStatePath: resolve(opts.statePath ?? DEFAULT_STATE_PATH),
-  });
-  app.synth();
   const stackDir = join(outdir, "stacks", STACK_ID);
+  // Relative to the folder terraform runs in, so moving the checkout (synth folder and state
+  // together) does not change the backend configuration.
+  const localStatePath = relative(stackDir, resolve(opts.statePath ?? DEFAULT_STATE_PATH));
+  new S3BackupStack(app, STACK_ID, config, { localStatePath });
+  app.synth();
   return { stackDir, file: join(stackDir, "cdk.tf.json") };
+}
+
+/** What the admin must know before applying this config (printed by synth and deploy). */
+export function warnings(config: Config): string[] {
+  const infra = config.infra;
+  const out: string[] = [];
+  if (infra.objectLockDays > 0 && infra.objectLockMode === "COMPLIANCE") {
+    out.push(
+      `object_lock_mode = "COMPLIANCE": every new version is undeletable for ` +
+        `${infra.objectLockDays} days by anyone, the account root user included, and the ` +
+        `retention cannot be shortened; only closing the AWS account removes it`,
+    );
+  }
+  if (infra.breakGlassRole !== undefined) {
+    out.push(
+      `break_glass_role = "${infra.breakGlassRole}": once applied, only that role may change ` +
+        `versioning, lifecycle, Object Lock or the bucket policy: run later deploys as that role`,
+    );
+  }
+  return out;
 }

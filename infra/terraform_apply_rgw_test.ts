@@ -1,17 +1,20 @@
 /**
  * `terraform apply` of the stack's bucket resources against the local Ceph RGW 16.2
  * (tests/servers/rgw.sh), with the offline hashicorp/aws mirror, then the settings read back
- * through the S3 API and `terraform destroy`. The synthesized JSON is post-processed only (see
- * rgw_apply.ts): provider pointed at RGW, one configuration change per bucket at a time, short
- * lifecycle wait. Skipped, visibly, when terraform, the mirror or RGW is missing.
+ * through the S3 API, and `terraform destroy` refused by prevent_destroy with nothing changed.
+ * The synthesized JSON is post-processed only (see rgw_apply.ts): provider pointed at RGW, one
+ * configuration change per bucket at a time, short lifecycle wait. Skipped, visibly, when
+ * terraform, the mirror or RGW is missing.
  *
  * Applied with -target: bucket (with tags), versioning, public access block, TLS-only bucket
- * policy, lifecycle. Left out: server-side encryption and ownership controls (RGW 16.2 answers
- * 400 InvalidArgument to both), SNS and IAM (no API the provider can use on RGW).
+ * policy, lifecycle (current and noncurrent tiers). Left out: server-side encryption and
+ * ownership controls (RGW 16.2 answers 400 InvalidArgument to both), SNS and IAM (no API the
+ * provider can use on RGW; host_policy_rgw_test.ts applies the IAM policy as RGW user policies).
  *
  * What RGW 16.2 cannot show (covered only by stack_test.ts on the synthesized JSON):
- *  - the lifecycle's ObjectSizeGreaterThan filter: RGW stores the rule without it (legacy
- *    Prefix ""), so there the transitions would apply to every object;
+ *  - the lifecycle's ObjectSizeGreaterThan filter: RGW stores the rules without it (legacy
+ *    Prefix ""), so there the transitions would apply to every object; the transitions themselves
+ *    are not waited for;
  *  - enforcement: the TLS-deny policy is stored but not enforced over plain http, and
  *    BlockPublicAcls=true even makes the owner's own PutObject fail (RGW bug, see rgw.sh). No
  *    object is written here, so neither matters.
@@ -26,7 +29,6 @@ import {
   GetBucketTaggingCommand,
   GetBucketVersioningCommand,
   GetPublicAccessBlockCommand,
-  HeadBucketCommand,
   type LifecycleRule,
 } from "@aws-sdk/client-s3";
 import { parseConfigText } from "../lib/config/config.ts";
@@ -47,9 +49,10 @@ import {
   type TfResult,
   writeTerraformRc,
 } from "./rgw_apply.ts";
+import { bucketAddress } from "./backup_bucket.ts";
 import { ABORT_MULTIPART_DAYS, MIN_TRANSITION_SIZE } from "./stack.ts";
 import { synthesize } from "./synth.ts";
-import { assert, assertEquals } from "./testing.ts";
+import { assert, assertEquals, assertMatch } from "./testing.ts";
 
 const rgw = await rgwFromEnv();
 const skipReason = terraformSkipReason() ?? (rgw === undefined ? RGW_SKIP_MESSAGE : undefined);
@@ -163,7 +166,8 @@ Deno.test({
       }
       assertEquals(apply.code, errors.length === 0 ? 0 : 1, apply.stdout + apply.stderr);
       // Everything else is in the state; a lifecycle whose wait timed out is not.
-      const lifecycleOf = (c: string) => `aws_s3_bucket_lifecycle_configuration.lifecycle_${c}`;
+      const lifecycleOf = (c: string) =>
+        bucketAddress("aws_s3_bucket_lifecycle_configuration", buckets[c]);
       const notRecorded = new Set(
         CATEGORIES.filter((c) => lifecycleTimedOut.has(buckets[c])).map(lifecycleOf),
       );
@@ -217,6 +221,7 @@ Deno.test({
           "expire-noncurrent-versions",
           "remove-expired-delete-markers",
           "tier-current-versions",
+          "tier-noncurrent-versions",
         ]);
         for (const r of rules) {
           assertEquals(r.Status, "Enabled", `${r.ID} status`);
@@ -259,6 +264,17 @@ Deno.test({
           DaysAfterInitiation: ABORT_MULTIPART_DAYS,
         });
         assertEquals(noncurrent.Transitions, undefined);
+        const older = ruleById(rules, "tier-noncurrent-versions");
+        const olderTiers = [...(older.NoncurrentVersionTransitions ?? [])]
+          .sort((a, b) => (a.NoncurrentDays ?? 0) - (b.NoncurrentDays ?? 0));
+        assertEquals(olderTiers, [
+          { NoncurrentDays: infra.noncurrentTransitionToIaDays, StorageClass: "STANDARD_IA" },
+          { NoncurrentDays: infra.noncurrentTransitionToGlacierDays, StorageClass: "GLACIER" },
+        ]);
+        assertEquals([older.Transitions, older.NoncurrentVersionExpiration], [
+          undefined,
+          undefined,
+        ]);
         const markers = ruleById(rules, "remove-expired-delete-markers");
         assertEquals(markers.Expiration, { ExpiredObjectDeleteMarker: true });
         for (const r of [noncurrent, markers]) {
@@ -271,39 +287,32 @@ Deno.test({
       }
       lap("read-back", t);
 
-      // 4. Destroy. RGW answers GetPublicAccessBlock with all-false defaults even when none is
-      // set, so the provider's delete would wait for "not found" for 2 min and fail: forget the
-      // public access blocks instead (DeleteBucket removes them with the bucket).
+      // 4. `terraform destroy` is refused before it changes anything (prevent_destroy): the
+      // provider would otherwise suspend versioning and delete the TLS policy of a bucket that
+      // S3 then refuses to delete because it still holds objects.
       t = performance.now();
-      const pabs = targetsOf(tf, ["aws_s3_bucket_public_access_block"]);
-      tfOk("state rm", await terraform(["state", "rm", "-no-color", ...pabs], stackDir, rc, root));
-      const destroyTargets = targets.filter((a) => !pabs.includes(a));
-      tfOk(
-        "destroy",
-        await terraform(
-          [
-            "destroy",
-            "-auto-approve",
-            "-input=false",
-            "-no-color",
-            // The state was just written and the read-back above checked it: skip the refresh.
-            "-refresh=false",
-            ...destroyTargets.map((a) => `-target=${a}`),
-          ],
-          stackDir,
-          rc,
-          root,
-        ),
+      const destroy = await terraform(
+        ["destroy", "-auto-approve", "-input=false", "-no-color", "-refresh=false"],
+        stackDir,
+        rc,
+        root,
       );
-      lap("state rm + destroy", t);
-      assertEquals(stateAddresses(statePath), []);
+      lap("destroy (refused)", t);
+      assertEquals(destroy.code, 1, destroy.stdout + destroy.stderr);
+      const refusals = terraformErrors(destroy);
+      assert(refusals.length > 0, destroy.stdout + destroy.stderr);
+      for (const e of refusals) assertMatch(e, /^Error: Instance cannot be destroyed/);
+      assertEquals(stateAddresses(statePath), targets.filter((a) => !notRecorded.has(a)));
       for (const Bucket of Object.values(buckets)) {
-        assertEquals(await httpStatus(s3.send(new HeadBucketCommand({ Bucket }))), 404, Bucket);
+        const v = await s3.send(new GetBucketVersioningCommand({ Bucket }));
+        assertEquals(v.Status, "Enabled", `${Bucket} versioning after the refused destroy`);
+        const p = JSON.parse((await s3.send(new GetBucketPolicyCommand({ Bucket }))).Policy!);
+        assertEquals(p.Statement[0].Sid, "DenyInsecureTransport", Bucket);
       }
       lap("total", t0);
       console.log(`  timings: ${timings.join(", ")}`);
     } finally {
-      // Leave nothing behind on RGW if a step failed (the buckets never hold objects).
+      // Leave nothing behind on RGW (the buckets never hold objects; S3 removes their settings).
       for (const Bucket of Object.values(buckets)) {
         await httpStatus(s3.send(new DeleteBucketCommand({ Bucket }))).catch(() => {});
       }

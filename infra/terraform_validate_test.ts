@@ -63,6 +63,28 @@ noncurrent_version_expiration_days = 400
 attach_to_role = "backup-host"
 state_bucket = "acme-tfstate"
 `,
+  "fleet of users with keys, ransomware options, noncurrent tiers, a retired bucket": `[infra]
+hosts = ["web1", "db1", "mail_2"]
+create_access_key = true
+iam_user_name = "backup-{host}"
+break_glass_role = "backup-break-glass"
+object_lock_days = 7
+object_lock_mode = "COMPLIANCE"
+deny_sse_c = true
+noncurrent_transition_to_ia_days = 35
+noncurrent_transition_to_glacier_days = 90
+newer_noncurrent_versions = 10
+retired_buckets = ["acme-backup-old"]
+`,
+  "fleet of roles, KMS, break-glass role ARN, no noncurrent tiers": `[infra]
+hosts = ["web1", "db1"]
+attach_to_role = "ec2-{host}"
+kms_key_arn = "arn:aws:kms:eu-south-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+break_glass_role = "arn:aws:iam::123456789012:role/ops/break-glass"
+object_lock_days = 30
+noncurrent_transition_to_ia_days = 0
+noncurrent_transition_to_glacier_days = 0
+`,
 };
 
 async function terraform(args: string[], cwd: string, rcFile: string) {

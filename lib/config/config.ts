@@ -13,6 +13,7 @@ import {
   table,
 } from "./toml_values.ts";
 import type { Category } from "../core/types.ts";
+import { type InfraConfig, infraFromToml } from "./infra.ts";
 
 /**
  * Files uploaded at once by default. Measured on the 5,000-file bench set (initial upload,
@@ -45,20 +46,7 @@ export interface NotifyConfig {
   pingUrl?: string;
 }
 
-/** Settings only the CDKTF stack in infra/ reads. */
-export interface InfraConfig {
-  alertEmail?: string;
-  transitionToIaDays: number;
-  transitionToGlacierDays: number;
-  noncurrentVersionExpirationDays: number;
-  objectLockDays: number;
-  kmsKeyArn?: string;
-  iamUserName?: string;
-  createAccessKey: boolean;
-  attachToRole?: string;
-  stateBucket?: string;
-  stateKey?: string;
-}
+export type { InfraConfig };
 
 export interface Config {
   /** The file this came from; undefined in zero-config (environment) mode. */
@@ -102,19 +90,6 @@ const AWS_KEYS = [
 const CATEGORY_KEYS = ["bucket", "extensions"];
 const RESTORE_KEYS = ["tier", "days"];
 const NOTIFY_KEYS = ["ping_url"];
-const INFRA_KEYS = [
-  "alert_email",
-  "transition_to_ia_days",
-  "transition_to_glacier_days",
-  "noncurrent_version_expiration_days",
-  "object_lock_days",
-  "kms_key_arn",
-  "iam_user_name",
-  "create_access_key",
-  "attach_to_role",
-  "state_bucket",
-  "state_key",
-];
 
 /** S3 bucket naming rules (general purpose buckets). */
 const BUCKET_RE = /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -227,15 +202,11 @@ export function configFromToml(doc: Table, baseDir: string, path?: string): Conf
   if (pingUrl !== undefined && !isHttpUrl(pingUrl)) {
     throw new ConfigError(`'notify.ping_url' must be an http:// or https:// URL`);
   }
-  const infra = table(doc, "infra", "");
-  checkKeys(infra, INFRA_KEYS, "infra.");
-  const ia = int(infra, "transition_to_ia_days", "infra.", 30, 36500) ?? 30;
-  const glacier = int(infra, "transition_to_glacier_days", "infra.", 1, 36500) ?? 60;
-  if (glacier < ia + 30) {
-    throw new ConfigError(
-      `'infra.transition_to_glacier_days' must be at least 30 days after transition_to_ia_days`,
-    );
-  }
+  const infra = infraFromToml(
+    table(doc, "infra", ""),
+    nonEmptyStr(aws, "region", "aws."),
+    categories,
+  );
 
   return {
     path,
@@ -259,20 +230,7 @@ export function configFromToml(doc: Table, baseDir: string, path?: string): Conf
       days: int(restore, "days", "restore.", 1, 365) ?? 7,
     },
     notify: { pingUrl },
-    infra: {
-      alertEmail: nonEmptyStr(infra, "alert_email", "infra."),
-      transitionToIaDays: ia,
-      transitionToGlacierDays: glacier,
-      noncurrentVersionExpirationDays:
-        int(infra, "noncurrent_version_expiration_days", "infra.", 1, 36500) ?? 365,
-      objectLockDays: int(infra, "object_lock_days", "infra.", 0, 36500) ?? 0,
-      kmsKeyArn: nonEmptyStr(infra, "kms_key_arn", "infra."),
-      iamUserName: nonEmptyStr(infra, "iam_user_name", "infra."),
-      createAccessKey: bool(infra, "create_access_key", "infra.") ?? false,
-      attachToRole: nonEmptyStr(infra, "attach_to_role", "infra."),
-      stateBucket: nonEmptyStr(infra, "state_bucket", "infra."),
-      stateKey: nonEmptyStr(infra, "state_key", "infra."),
-    },
+    infra,
   };
 }
 

@@ -2,7 +2,7 @@
  * What every command sets up the same way: the config, the plain-http warnings, the S3 store
  * (cut by the run's signal), the host name, the clock, and the SIGINT/SIGTERM handling.
  */
-import { loadConfig } from "../lib/config/config.ts";
+import { loadConfig } from "../lib/config/load.ts";
 import type { Config } from "../lib/config/config.ts";
 import type { Clock, Logger } from "../lib/core/ports.ts";
 import { interrupted } from "../lib/core/errors.ts";

@@ -13,7 +13,7 @@
  * The binary is $S3BACKUP_TF_BIN, else $TF_BIN, else `terraform` (set either to `tofu`).
  */
 import { Option } from "@commander-js/extra-typings";
-import { loadConfig } from "../lib/config/config.ts";
+import { loadConfig } from "../lib/config/load.ts";
 import { UsageError } from "../lib/core/errors.ts";
 import { infraCommand, parseWith, runCli } from "./cli.ts";
 import { unprotectedRemovals } from "./state_guard.ts";

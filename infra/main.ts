@@ -7,7 +7,7 @@
  * is found as for `s3backup run`: -c, else $S3BACKUP_CONFIG, else ./s3backup.toml, else
  * /etc/s3backup/s3backup.toml. Local Terraform state defaults to infra/terraform.tfstate.
  */
-import { loadConfig } from "../lib/config/config.ts";
+import { loadConfig } from "../lib/config/load.ts";
 import { infraCommand, parseWith, runCli } from "./cli.ts";
 import { synthesize, warnings } from "./synth.ts";
 

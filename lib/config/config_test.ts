@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  configFromEnv,
-  configFromToml,
-  DEFAULT_CONCURRENCY,
-  findConfigPath,
-  LEGACY_EXTENSIONS,
-  parseConfigText,
-} from "./config.ts";
+import { configFromToml, DEFAULT_CONCURRENCY, parseConfigText } from "./config.ts";
+import { configFromEnv, LEGACY_EXTENSIONS } from "./env.ts";
+import { findConfigPath } from "./load.ts";
 import { ConfigError } from "../core/errors.ts";
 import { createRouter } from "../backup/route.ts";
 
@@ -225,7 +220,7 @@ Deno.test("parseConfigText: every config error is a ConfigError (exit 2) naming 
     { name: "concurrency 0", text: `concurrency = 0\n${MINIMAL}`, key: "'concurrency'" },
     { name: "concurrency 1.5", text: `concurrency = 1.5\n${MINIMAL}`, key: "'concurrency'" },
     { name: "exclude as a string", text: `exclude = "x"\n${MINIMAL}`, key: "'exclude'" },
-    { name: "exclude with a number", text: `exclude = ["a", 1]\n${MINIMAL}`, key: "'exclude'" },
+    { name: "exclude with a number", text: `exclude = ["a", 1]\n${MINIMAL}`, key: "'exclude[1]'" },
     {
       name: "source as a number",
       text: MINIMAL.replace(`source = "data"`, "source = 1"),

@@ -3,9 +3,10 @@
  * config.ts so that its keys, defaults and cross-key rules live in one place, outside the stack).
  */
 import { ConfigError } from "../core/errors.ts";
-import { bool, checkKeys, int, nonEmptyStr, str, strList, type Table } from "./toml_values.ts";
+import * as v from "valibot";
 import type { Category } from "../core/types.ts";
-import { isValidBucketName } from "./config.ts";
+import { bool, int, oneOf, optionalTable, strList, text } from "./schema.ts";
+import { isValidBucketName } from "./buckets.ts";
 
 /** Settings only the CDKTF stack in infra/ reads. */
 export interface InfraConfig {
@@ -34,27 +35,30 @@ export interface InfraConfig {
   retiredBuckets: string[];
 }
 
-const INFRA_KEYS = [
-  "alert_email",
-  "transition_to_ia_days",
-  "transition_to_glacier_days",
-  "noncurrent_version_expiration_days",
-  "object_lock_days",
-  "kms_key_arn",
-  "iam_user_name",
-  "create_access_key",
-  "attach_to_role",
-  "state_bucket",
-  "state_key",
-  "hosts",
-  "object_lock_mode",
-  "break_glass_role",
-  "deny_sse_c",
-  "noncurrent_transition_to_ia_days",
-  "noncurrent_transition_to_glacier_days",
-  "newer_noncurrent_versions",
-  "retired_buckets",
-];
+/** The keys of [infra], their types, ranges and defaults (the tiers' defaults depend on expiry). */
+export const INFRA_TABLE = optionalTable({
+  alert_email: v.optional(text()),
+  transition_to_ia_days: v.optional(int(30, 36500), 30),
+  transition_to_glacier_days: v.optional(int(1, 36500), 60),
+  noncurrent_version_expiration_days: v.optional(int(1, 36500), 365),
+  object_lock_days: v.optional(int(0, 36500), 0),
+  kms_key_arn: v.optional(text()),
+  iam_user_name: v.optional(text()),
+  create_access_key: v.optional(bool(), false),
+  attach_to_role: v.optional(text()),
+  state_bucket: v.optional(text()),
+  state_key: v.optional(text()),
+  hosts: v.optional(strList(), []),
+  object_lock_mode: v.optional(oneOf(["GOVERNANCE", "COMPLIANCE"] as const)),
+  break_glass_role: v.optional(text()),
+  deny_sse_c: v.optional(bool(), false),
+  noncurrent_transition_to_ia_days: v.optional(int(0, 36500)),
+  noncurrent_transition_to_glacier_days: v.optional(int(0, 36500)),
+  newer_noncurrent_versions: v.optional(int(1, 100)),
+  retired_buckets: v.optional(strList(), []),
+});
+
+type InfraTable = v.InferOutput<typeof INFRA_TABLE>;
 
 /** A KMS key ARN (IAM and S3 need the key, not an alias; KMS checks the key ARN). */
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:key\/[A-Za-z0-9-]+$/;
@@ -66,25 +70,30 @@ const ROLE =
 const MIN_DAYS = { ia: 30, glacier: 90 };
 
 /** The [infra] table (read only by infra/); mutually exclusive settings are refused here. */
+/** The [infra] table (read only by infra/) with the rules between its keys checked here. */
 export function infraFromToml(
-  t: Table,
+  t: InfraTable,
   region: string | undefined,
   categories: Category[],
 ): InfraConfig {
   const w = "infra.";
-  checkKeys(t, INFRA_KEYS, w);
-  const ia = int(t, "transition_to_ia_days", w, 30, 36500) ?? 30;
-  const glacier = int(t, "transition_to_glacier_days", w, 1, 36500) ?? 60;
+  const ia = t.transition_to_ia_days;
+  const glacier = t.transition_to_glacier_days;
   if (glacier < ia + 30) {
     throw new ConfigError(
       `'infra.transition_to_glacier_days' must be at least 30 days after transition_to_ia_days`,
     );
   }
-  const expiry = int(t, "noncurrent_version_expiration_days", w, 1, 36500) ?? 365;
+  const expiry = t.noncurrent_version_expiration_days;
   // A default tier applies only where a version stays its minimum billed duration; a set one
   // must come before the expiry.
-  const tier = (key: string, min: number, dflt: number, minStay: number): number => {
-    const set = int(t, key, w, 0, 36500);
+  const tier = (
+    key: string,
+    set: number | undefined,
+    min: number,
+    dflt: number,
+    minStay: number,
+  ) => {
     if (set === undefined) return dflt + minStay <= expiry ? dflt : 0;
     if (set !== 0 && (set < min || set >= expiry)) {
       throw new ConfigError(
@@ -94,9 +103,16 @@ export function infraFromToml(
     }
     return set;
   };
-  const ncIa = tier("noncurrent_transition_to_ia_days", 30, 30, MIN_DAYS.ia);
+  const ncIa = tier(
+    "noncurrent_transition_to_ia_days",
+    t.noncurrent_transition_to_ia_days,
+    30,
+    30,
+    MIN_DAYS.ia,
+  );
   const ncGlacier = tier(
     "noncurrent_transition_to_glacier_days",
+    t.noncurrent_transition_to_glacier_days,
     1,
     Math.max(60, ncIa + 30),
     MIN_DAYS.glacier,
@@ -107,7 +123,7 @@ export function infraFromToml(
         `noncurrent_transition_to_ia_days (${ncIa})`,
     );
   }
-  const kmsKeyArn = nonEmptyStr(t, "kms_key_arn", w);
+  const kmsKeyArn = t.kms_key_arn;
   const kmsRegion = kmsKeyArn === undefined ? undefined : KMS_KEY_ARN.exec(kmsKeyArn)?.[1];
   if (kmsKeyArn !== undefined && kmsRegion === undefined) {
     throw new ConfigError(
@@ -118,7 +134,7 @@ export function infraFromToml(
   if (kmsRegion !== undefined && region !== undefined && kmsRegion !== region) {
     throw new ConfigError(`'${w}kms_key_arn' is in ${kmsRegion}; the buckets are in ${region}`);
   }
-  const hosts = strList(t, "hosts", w) ?? [];
+  const hosts = t.hosts;
   for (const [i, host] of hosts.entries()) {
     if (!HOST_NAME.test(host)) {
       throw new ConfigError(
@@ -128,10 +144,8 @@ export function infraFromToml(
     }
     if (hosts.indexOf(host) !== i) throw new ConfigError(`'${w}hosts' lists '${host}' twice`);
   }
-  const iamUserName = nonEmptyStr(t, "iam_user_name", w);
-  const attachToRole = nonEmptyStr(t, "attach_to_role", w);
-  const createAccessKey = bool(t, "create_access_key", w) ?? false;
-  if (attachToRole !== undefined && createAccessKey) {
+  const { iam_user_name: iamUserName, attach_to_role: attachToRole } = t;
+  if (attachToRole !== undefined && t.create_access_key) {
     throw new ConfigError(
       `'infra.create_access_key' and 'infra.attach_to_role' exclude each other: ` +
         `a role gets temporary credentials, an access key belongs to an IAM user`,
@@ -149,22 +163,15 @@ export function infraFromToml(
       );
     }
   }
-  const objectLockDays = int(t, "object_lock_days", w, 0, 36500) ?? 0;
-  const mode = str(t, "object_lock_mode", w);
-  if (mode !== undefined && mode !== "GOVERNANCE" && mode !== "COMPLIANCE") {
-    throw new ConfigError(`'${w}object_lock_mode' must be GOVERNANCE or COMPLIANCE, got '${mode}'`);
-  }
-  if (mode !== undefined && objectLockDays === 0) {
+  if (t.object_lock_mode !== undefined && t.object_lock_days === 0) {
     throw new ConfigError(`'${w}object_lock_mode' needs object_lock_days > 0`);
   }
-  const breakGlassRole = nonEmptyStr(t, "break_glass_role", w);
-  if (breakGlassRole !== undefined && !ROLE.test(breakGlassRole)) {
+  if (t.break_glass_role !== undefined && !ROLE.test(t.break_glass_role)) {
     throw new ConfigError(
-      `'${w}break_glass_role' = '${breakGlassRole}' must be an IAM role name or role ARN`,
+      `'${w}break_glass_role' = '${t.break_glass_role}' must be an IAM role name or role ARN`,
     );
   }
-  const retiredBuckets = strList(t, "retired_buckets", w) ?? [];
-  for (const b of retiredBuckets) {
+  for (const b of t.retired_buckets) {
     if (!isValidBucketName(b)) {
       throw new ConfigError(`'${w}retired_buckets' entry '${b}' is not a valid S3 bucket name`);
     }
@@ -176,24 +183,24 @@ export function infraFromToml(
     }
   }
   return {
-    alertEmail: nonEmptyStr(t, "alert_email", w),
+    alertEmail: t.alert_email,
     transitionToIaDays: ia,
     transitionToGlacierDays: glacier,
     noncurrentVersionExpirationDays: expiry,
-    objectLockDays,
+    objectLockDays: t.object_lock_days,
     kmsKeyArn,
     iamUserName,
-    createAccessKey,
+    createAccessKey: t.create_access_key,
     attachToRole,
-    stateBucket: nonEmptyStr(t, "state_bucket", w),
-    stateKey: nonEmptyStr(t, "state_key", w),
+    stateBucket: t.state_bucket,
+    stateKey: t.state_key,
     hosts,
-    objectLockMode: (mode ?? "GOVERNANCE") as InfraConfig["objectLockMode"],
-    breakGlassRole,
-    denySseC: bool(t, "deny_sse_c", w) ?? false,
+    objectLockMode: t.object_lock_mode ?? "GOVERNANCE",
+    breakGlassRole: t.break_glass_role,
+    denySseC: t.deny_sse_c,
     noncurrentTransitionToIaDays: ncIa,
     noncurrentTransitionToGlacierDays: ncGlacier,
-    newerNoncurrentVersions: int(t, "newer_noncurrent_versions", w, 1, 100),
-    retiredBuckets,
+    newerNoncurrentVersions: t.newer_noncurrent_versions,
+    retiredBuckets: t.retired_buckets,
   };
 }

@@ -4,7 +4,7 @@ import type { Outcome } from "../lib/core/errors.ts";
 import { runBackup } from "../lib/backup/run.ts";
 import { formatReport, reportJson } from "../lib/backup/report.ts";
 import { acquireLock } from "../lib/adapters/file_lock.ts";
-import { ReadOnlyState, SqliteStateStore } from "../lib/adapters/sqlite_state.ts";
+import { SqliteStateStore } from "../lib/adapters/sqlite_state.ts";
 import { SnsNotifier } from "../lib/adapters/sns.ts";
 import { createSnsClient } from "../lib/adapters/aws_clients.ts";
 import { httpHeartbeat } from "../lib/adapters/heartbeat.ts";
@@ -58,8 +58,9 @@ async function run(flags: RunFlags): Promise<Outcome> {
     onProgress: progress && ((done) => progress.update(done)),
     acquireLock: () => acquireLock(config.stateDir, host),
     openState: () =>
+      // A dry run reads the state and never writes it (nor anything else).
       dryRun
-        ? new ReadOnlyState(SqliteStateStore.openReadOnlyCopy(config.stateDir))
+        ? SqliteStateStore.openReadOnlyCopy(config.stateDir)
         : SqliteStateStore.open(config.stateDir), // damage and failed writes: in the report
   }, {
     dryRun,

@@ -4,7 +4,7 @@
  * only costs a re-verification against the buckets (see change.ts), never a lost change.
  */
 import { DatabaseSync } from "node:sqlite";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import {
   type OpenUpload,
   type RunRecord,
@@ -15,103 +15,21 @@ import {
 } from "../core/ports.ts";
 import type { StateRow } from "../core/types.ts";
 import { GuardedDb } from "./sqlite_guard.ts";
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS files (
-  bucket TEXT NOT NULL,
-  key TEXT NOT NULL,
-  size INTEGER NOT NULL,
-  mtime_ms REAL NOT NULL,
-  ctime_ms REAL NOT NULL,
-  ino INTEGER NOT NULL,
-  sha256 TEXT NOT NULL,
-  recorded_at_ms INTEGER NOT NULL,
-  PRIMARY KEY (bucket, key)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS runs (
-  id INTEGER PRIMARY KEY,
-  started_at TEXT NOT NULL,
-  status TEXT NOT NULL,
-  uploaded INTEGER NOT NULL,
-  skipped INTEGER NOT NULL,
-  errors INTEGER NOT NULL,
-  bytes_uploaded INTEGER NOT NULL,
-  duration_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS open_uploads (
-  upload_id TEXT PRIMARY KEY,
-  bucket TEXT NOT NULL,
-  key TEXT NOT NULL,
-  started_at_ms INTEGER NOT NULL
-) WITHOUT ROWID;
-`;
-
-const COLUMNS = "bucket, key, size, mtime_ms, ctime_ms, ino, sha256, recorded_at_ms";
-type RawRow = Record<string, number | string>;
-type Meta = { value: string };
-/** The columns under StateRow's names: a row needs no copy (rows are null-prototype objects). */
-const ROW_COLUMNS =
-  "bucket, key, size, mtime_ms AS mtimeMs, ctime_ms AS ctimeMs, ino, sha256, recorded_at_ms AS recordedAtMs";
-
-function toRow(r: RawRow): StateRow {
-  return {
-    bucket: String(r.bucket),
-    key: String(r.key),
-    size: Number(r.size),
-    mtimeMs: Number(r.mtime_ms),
-    ctimeMs: Number(r.ctime_ms),
-    ino: Number(r.ino),
-    sha256: String(r.sha256),
-    recordedAtMs: Number(r.recorded_at_ms),
-  };
-}
-
-const BATCH_ROWS = 500;
-const BATCH_MS = 2000;
+import {
+  BATCH_MS,
+  BATCH_ROWS,
+  COLUMNS,
+  MANY,
+  memoryDb,
+  type Meta,
+  ONE,
+  openAt,
+  type RawRow,
+  toRow,
+  UPSERT,
+} from "./sqlite_schema.ts";
 
 export const STATE_FILE = "state.db";
-
-const UPSERT =
-  `INSERT INTO files (bucket, key, size, mtime_ms, ctime_ms, ino, sha256, recorded_at_ms)
-   VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-   ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms,
-     ctime_ms = excluded.ctime_ms, ino = excluded.ino, sha256 = excluded.sha256,
-     recorded_at_ms = excluded.recorded_at_ms`;
-const ONE = `SELECT ${COLUMNS} FROM files WHERE bucket = ? AND key = ?`;
-const MANY =
-  `SELECT ${ROW_COLUMNS} FROM files WHERE bucket = ? AND key IN (SELECT value FROM json_each(?))`;
-
-/** Creates a private folder (0700) and a private file (0600) before SQLite opens it. */
-function preparePrivateFile(dir: string, file: string): void {
-  Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const f = Deno.openSync(file, { create: true, read: true, write: true, mode: 0o600 });
-  f.close();
-  Deno.chmodSync(file, 0o600);
-}
-
-/** Opens the file (created private) with the schema in place. */
-function openAt(path: string): DatabaseSync {
-  preparePrivateFile(dirname(path), path);
-  const db = new DatabaseSync(path);
-  try {
-    db.exec(
-      "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
-    );
-    db.exec(SCHEMA);
-    db.prepare("SELECT count(*) FROM files").get();
-    return db;
-  } catch (err) {
-    db.close();
-    throw err;
-  }
-}
-
-function memoryDb(): DatabaseSync {
-  const db = new DatabaseSync(":memory:");
-  db.exec(SCHEMA);
-  return db;
-}
 
 /**
  * The state of a run. Neither damage nor a failed write fails a run (see GuardedDb): a damaged
@@ -326,28 +244,5 @@ export class SqliteStateStore implements StateStore {
   close(): void {
     this.flush();
     this.#db.close();
-  }
-}
-
-/** A state that records nothing (dry runs): reads come from a read-only view of the real one. */
-export class ReadOnlyState implements StateStore {
-  constructor(private readonly inner: StateStore) {}
-  loadAll(): Map<string, StateRow> {
-    return this.inner.loadAll();
-  }
-  lookup(): StateLookup {
-    return this.inner.lookup?.() ?? this.inner.loadAll();
-  }
-  record(_row: StateRow): void {}
-  getMeta(name: string): string | undefined {
-    return this.inner.getMeta(name);
-  }
-  setMeta(_name: string, _value: string): void {}
-  flush(): void {}
-  health(): StateHealth {
-    return this.inner.health?.() ?? { file: "", unsaved: 0 };
-  }
-  close(): void {
-    this.inner.close();
   }
 }

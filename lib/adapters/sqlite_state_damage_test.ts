@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { ReadOnlyState, SqliteStateStore, STATE_FILE } from "./sqlite_state.ts";
+import { SqliteStateStore, STATE_FILE } from "./sqlite_state.ts";
 import { stateKey } from "../core/ports.ts";
 import type { StateRow } from "../core/types.ts";
 import { checkpoint, leafPages, rootPage, smashCells } from "../../tests/support/sqlite_pages.ts";
@@ -173,7 +173,7 @@ Deno.test(
     const path = seed(dir);
     smashCells(path, leafPages(path, rootPage(path, "files"))[0]);
     const before = Deno.readFileSync(path);
-    const ro = new ReadOnlyState(SqliteStateStore.openReadOnlyCopy(dir));
+    const ro = SqliteStateStore.openReadOnlyCopy(dir);
     const look = ro.lookup();
     look.prefetch?.([stateKey("acme-docs", row(0).key)]);
     assert.equal(look.get(stateKey("acme-docs", row(0).key)), undefined);

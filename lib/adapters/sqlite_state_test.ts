@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { ReadOnlyState, SqliteStateStore, STATE_FILE } from "./sqlite_state.ts";
-import { stateKey, type StateStore } from "../core/ports.ts";
+import { SqliteStateStore, STATE_FILE } from "./sqlite_state.ts";
+import { stateKey } from "../core/ports.ts";
 import type { StateRow } from "../core/types.ts";
 
 function row(i: number, over: Partial<StateRow> = {}): StateRow {
@@ -184,23 +184,6 @@ Deno.test("SqliteStateStore.recordRun keeps a line per run", () => {
   });
 });
 
-Deno.test("ReadOnlyState reads the real state and records nothing", () => {
-  withDir((dir) => {
-    const real = SqliteStateStore.open(dir);
-    real.record(row(1));
-    real.close();
-
-    const ro = new ReadOnlyState(SqliteStateStore.openReadOnlyCopy(dir));
-    assert.deepEqual([...ro.loadAll().values()], [row(1)]);
-    ro.record(row(2));
-    ro.flush();
-    assert.equal(ro.loadAll().size, 1);
-    assert.equal((ro as StateStore).recordRun, undefined);
-    ro.close();
-    assert.equal(countRows(`${dir}/${STATE_FILE}`), 1);
-  });
-});
-
 Deno.test("openReadOnlyCopy on a missing state folder creates nothing on disk", () => {
   withDir((dir) => {
     const s = SqliteStateStore.openReadOnlyCopy(dir);
@@ -208,10 +191,6 @@ Deno.test("openReadOnlyCopy on a missing state folder creates nothing on disk", 
     s.record(row(1));
     s.flush(); // into memory only
     s.close();
-    assert.throws(() => Deno.statSync(dir), Deno.errors.NotFound);
-    const ro = new ReadOnlyState(SqliteStateStore.openReadOnlyCopy(dir));
-    ro.record(row(1));
-    ro.close();
     assert.throws(() => Deno.statSync(dir), Deno.errors.NotFound);
   });
 });

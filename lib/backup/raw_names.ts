@@ -6,8 +6,8 @@
  * `find -print0` (one process per folder that holds one; never for an ordinary tree).
  */
 
-const fatal = new TextDecoder("utf-8", { fatal: true });
-const lossy = new TextDecoder("utf-8");
+const fatal = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }); // a name may start with U+FEFF
+const lossy = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** Length of the UTF-8 sequence a lead byte announces (1 for a byte that starts none). */
 function sequenceLength(lead: number): number {

@@ -4,8 +4,6 @@ import type { Category } from "../core/types.ts";
 export interface Router {
   /** The category for a relative path, or undefined when it is to be skipped as unmatched. */
   route(relPath: string): Category | undefined;
-  /** True when some extension rule matched (as opposed to the `unmatched` fallback). */
-  matches(relPath: string): boolean;
 }
 
 export function createRouter(categories: Category[], unmatched: string): Router {
@@ -22,10 +20,7 @@ export function createRouter(categories: Category[], unmatched: string): Router 
     }
     return undefined;
   };
-  return {
-    route: (relPath) => match(relPath) ?? fallback,
-    matches: (relPath) => match(relPath) !== undefined,
-  };
+  return { route: (relPath) => match(relPath) ?? fallback };
 }
 
 const CONTENT_TYPES: Record<string, string> = {

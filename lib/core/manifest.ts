@@ -24,7 +24,7 @@ export function encodeManifest(keys: string[]): Uint8Array {
 }
 
 export function decodeManifest(bytes: Uint8Array): Set<string> {
-  const text = new TextDecoder().decode(gunzipSync(bytes));
+  const text = new TextDecoder("utf-8", { ignoreBOM: true }).decode(gunzipSync(bytes));
   return new Set(text === "" ? [] : text.split("\n").map((l) => JSON.parse(l) as string));
 }
 

@@ -454,3 +454,20 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "run: a name that starts with U+FEFF is listed back as itself (no upload every night)",
+  opts,
+  async () => {
+    const f = await fixture({ "\uFEFFbom.txt": "byte order mark", "plain.txt": "p" });
+    try {
+      const first = await f.run();
+      assert.equal(first.json.uploaded, 2, first.stderr);
+      const second = await f.run();
+      assert.equal(second.code, 0, second.stderr);
+      assert.equal(second.json.uploaded, 0, "the listing's key matched the file's");
+    } finally {
+      await f.cleanup();
+    }
+  },
+);

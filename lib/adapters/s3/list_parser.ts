@@ -34,7 +34,8 @@ const ETAG = bytesOf("ETag");
 const LAST_MODIFIED = bytesOf("LastModified");
 const STORAGE_CLASS = bytesOf("StorageClass");
 
-const decoder = new TextDecoder();
+// ignoreBOM: a key that starts with U+FEFF keeps it (the default strips it from every value).
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 const NAMED: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
 const ENTITY = /&(?:#x([0-9a-fA-F]+)|#([0-9]+)|(amp|lt|gt|quot|apos));/g;
 

@@ -10,8 +10,6 @@
 import {
   GetObjectCommand,
   HeadObjectCommand,
-  ListObjectsV2Command,
-  ListObjectVersionsCommand,
   PutObjectCommand,
   RestoreObjectCommand,
   type S3Client,
@@ -31,7 +29,7 @@ import type {
 } from "../../core/ports.ts";
 import type { RemoteObject } from "../../core/types.ts";
 import { Semaphore } from "../../core/pool.ts";
-import { parseListPagesOf } from "./list_parser.ts";
+import { etagOf, listObjects, listObjectVersions } from "./listing.ts";
 import { abortReason, isNotFound, restoreState, type SdkError, untilAborted } from "./errors.ts";
 import { abortUpload, type MultipartContext, putMultipart } from "./multipart.ts";
 import { choosePartSize, DEFAULT_PART_SIZE, expectedEtag, md5Base64 } from "./format.ts";
@@ -57,10 +55,6 @@ export interface S3StoreOptions {
 
 /** 64 MiB of request bodies (8 parts of 8 MiB) however many files upload at once. */
 export const DEFAULT_MEMORY_BYTES = 64 * 1024 * 1024;
-
-function etagOf(v: string | undefined): string | undefined {
-  return v ? v.replace(/"/g, "") : undefined;
-}
 
 /** The fields HeadObject and GetObject share. */
 interface ObjectOutput {
@@ -126,37 +120,8 @@ export class S3Store implements ObjectStore {
     return await untilAborted(sending, signal) as T;
   }
 
-  async *list(bucket: string, prefix: string): AsyncIterable<RemoteObject> {
-    let token: string | undefined;
-    do {
-      const command = new ListObjectsV2Command({
-        Bucket: bucket,
-        Prefix: prefix || undefined,
-        ContinuationToken: token,
-        MaxKeys: 1000,
-      });
-      const fast = parseListPagesOf(command);
-      const out = await this.#send<{
-        Contents?: Array<
-          { Key?: string; Size?: number; ETag?: string; LastModified?: Date; StorageClass?: string }
-        >;
-        IsTruncated?: boolean;
-        NextContinuationToken?: string;
-      }>(command, this.#signal);
-      const page = fast.page ?? {
-        objects: (out.Contents ?? []).map((o) => ({
-          key: o.Key!,
-          size: o.Size ?? 0,
-          etag: etagOf(o.ETag),
-          lastModified: o.LastModified ?? new Date(0),
-          storageClass: o.StorageClass ?? "STANDARD",
-        })),
-        isTruncated: out.IsTruncated ?? false,
-        nextContinuationToken: out.NextContinuationToken,
-      };
-      yield* page.objects;
-      token = page.isTruncated ? page.nextContinuationToken : undefined;
-    } while (token);
+  list(bucket: string, prefix: string): AsyncIterable<RemoteObject> {
+    return listObjects((c) => this.#send(c, this.#signal), bucket, prefix);
   }
 
   async head(bucket: string, key: string, versionId?: string): Promise<ObjectHead | undefined> {
@@ -243,61 +208,8 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async *listVersions(bucket: string, prefix: string): AsyncIterable<ObjectVersion> {
-    let keyMarker: string | undefined;
-    let versionMarker: string | undefined;
-    type V = {
-      Key?: string;
-      VersionId?: string;
-      IsLatest?: boolean;
-      LastModified?: Date;
-      Size?: number;
-      ETag?: string;
-      StorageClass?: string;
-    };
-    do {
-      const out = await this.#send<{
-        Versions?: V[];
-        DeleteMarkers?: V[];
-        IsTruncated?: boolean;
-        NextKeyMarker?: string;
-        NextVersionIdMarker?: string;
-      }>(
-        new ListObjectVersionsCommand({
-          Bucket: bucket,
-          Prefix: prefix || undefined,
-          KeyMarker: keyMarker,
-          VersionIdMarker: versionMarker,
-        }),
-        this.#signal,
-      );
-      const page: ObjectVersion[] = [];
-      const add = (v: V, isDeleteMarker: boolean) =>
-        page.push({
-          key: v.Key!,
-          versionId: v.VersionId ?? "null",
-          isLatest: v.IsLatest ?? false,
-          isDeleteMarker,
-          lastModified: v.LastModified ?? new Date(0),
-          size: v.Size ?? 0,
-          etag: etagOf(v.ETag),
-          storageClass: v.StorageClass ?? "STANDARD",
-        });
-      for (const v of out.Versions ?? []) add(v, false);
-      for (const m of out.DeleteMarkers ?? []) add(m, true);
-      // Per key newest first; at equal times the latest (e.g. a delete marker) first.
-      page.sort((a, b) =>
-        a.key < b.key
-          ? -1
-          : a.key > b.key
-          ? 1
-          : b.lastModified.getTime() - a.lastModified.getTime() ||
-            Number(b.isLatest) - Number(a.isLatest)
-      );
-      yield* page;
-      keyMarker = out.IsTruncated ? out.NextKeyMarker : undefined;
-      versionMarker = out.IsTruncated ? out.NextVersionIdMarker : undefined;
-    } while (keyMarker);
+  listVersions(bucket: string, prefix: string): AsyncIterable<ObjectVersion> {
+    return listObjectVersions((c) => this.#send(c, this.#signal), bucket, prefix);
   }
 
   async requestRestore(

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { SnsNotifier, type SnsSender } from "./sns.ts";
 import { FakeSdkClient } from "../../tests/fakes/fake_sdk_client.ts";
-import { s3Error } from "../../tests/fakes/memory_store.ts";
+import { s3Error } from "../../tests/fakes/sdk_errors.ts";
 
 const TOPIC = "arn:aws:sns:eu-south-1:123456789012:s3-backup-reports";
 

@@ -25,25 +25,11 @@ import type {
   UploadSource,
 } from "../../lib/core/ports.ts";
 import type { RemoteObject } from "../../lib/core/types.ts";
+import { s3Error } from "./sdk_errors.ts";
 
 /** Storage classes whose objects must be restored before they can be read. */
 export const ARCHIVE_CLASSES: ReadonlySet<string> = new Set(["GLACIER", "DEEP_ARCHIVE"]);
 /** S3's minimum size of every multipart part but the last. */
-
-/** An error shaped like the AWS SDK v3's service exceptions. */
-export function s3Error(
-  name: string,
-  message: string,
-  httpStatusCode: number,
-  attempts = 1,
-): Error & { name: string; Code: string; $metadata: { httpStatusCode: number; attempts: number } } {
-  return Object.assign(new Error(message), {
-    name,
-    Code: name,
-    $fault: httpStatusCode >= 500 ? "server" : "client",
-    $metadata: { httpStatusCode, attempts },
-  });
-}
 
 interface StoredVersion {
   versionId: string;

@@ -1,8 +1,9 @@
 /** `init` and `verify` (listing and --compare) through the CLI, against the embedded server. */
 import assert from "node:assert/strict";
+import { writeConfig } from "../support/config.ts";
 import { parseConfigText } from "../../lib/config/config.ts";
 import { startLocalAws } from "../support/local_aws.ts";
-import { runCli, writeConfig } from "../support/cli.ts";
+import { runCli } from "../support/cli.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 

@@ -5,8 +5,9 @@
  * their real bytes escaped, and count them — not call them "vanished during the scan".
  */
 import assert from "node:assert/strict";
+import { writeConfig } from "../support/config.ts";
 import { startLocalAws } from "../support/local_aws.ts";
-import { runCli, writeConfig } from "../support/cli.ts";
+import { runCli } from "../support/cli.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 

@@ -3,9 +3,11 @@
  * quiet success: the CLI as a subprocess against fauxqs (which keeps no versions).
  */
 import assert from "node:assert/strict";
-import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { writeConfig } from "../support/config.ts";
+import { testS3Client } from "../support/s3_client.ts";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { startLocalAws } from "../support/local_aws.ts";
-import { CAN_DROP_READ_OVERRIDE, runCli, writeConfig } from "../support/cli.ts";
+import { CAN_DROP_READ_OVERRIDE, runCli } from "../support/cli.ts";
 import { decodeManifest } from "../../lib/core/manifest.ts";
 import { MANIFEST_NAME } from "../../lib/core/layout.ts";
 
@@ -25,12 +27,7 @@ async function fixture() {
     endpoint: aws.endpoint,
     buckets: BUCKETS,
   });
-  const s3 = new S3Client({
-    endpoint: aws.endpoint,
-    region: aws.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: "x", secretAccessKey: "y" },
-  });
+  const s3 = testS3Client(aws.endpoint);
   return {
     dir,
     src,

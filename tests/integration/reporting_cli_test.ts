@@ -5,8 +5,9 @@
  * and, for a server's own error codes, against RGW.
  */
 import assert from "node:assert/strict";
+import { writeConfig } from "../support/config.ts";
 import { startLocalAws, TEST_CREDENTIALS } from "../support/local_aws.ts";
-import { runCli, writeConfig } from "../support/cli.ts";
+import { runCli } from "../support/cli.ts";
 import { RGW_SKIP_MESSAGE, rgwFromEnv } from "../servers/rgw_env.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };

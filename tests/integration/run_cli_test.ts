@@ -3,10 +3,12 @@
  * (fauxqs, embedded). Each case builds its own tree, buckets and state.
  */
 import assert from "node:assert/strict";
+import { writeConfig } from "../support/config.ts";
+import { testS3Client } from "../support/s3_client.ts";
 import { createHash } from "node:crypto";
-import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { type LocalAws, startLocalAws } from "../support/local_aws.ts";
-import { CAN_DROP_READ_OVERRIDE, runCli, spawnCli, writeConfig } from "../support/cli.ts";
+import { CAN_DROP_READ_OVERRIDE, runCli, spawnCli } from "../support/cli.ts";
 import { RACY_WINDOW_MS } from "../../lib/backup/change.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
@@ -41,12 +43,7 @@ async function fixture(
     topicArn: withTopic ? aws.topicArn : undefined,
     buckets,
   });
-  const s3 = new S3Client({
-    endpoint: aws.endpoint,
-    region: aws.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: "x", secretAccessKey: "y" },
-  });
+  const s3 = testS3Client(aws.endpoint);
   return {
     aws,
     dir,

@@ -5,6 +5,8 @@
  * crash the run, hang it, or cost another file its backup.
  */
 import assert from "node:assert/strict";
+import { configText } from "../support/config.ts";
+import { testS3Client } from "../support/s3_client.ts";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { startLocalAws } from "../support/local_aws.ts";
 import { CAN_DROP_READ_OVERRIDE, runCli, spawnCli } from "../support/cli.ts";
@@ -14,7 +16,7 @@ import {
   rgwClient,
   rgwFromEnv,
 } from "../servers/rgw_env.ts";
-import { BUCKETS, configText, getObject, s3Client, sha256, testOpts } from "./helpers.ts";
+import { BUCKETS, getObject, sha256, testOpts } from "./helpers.ts";
 
 const NO_STACK = /\n\s+at \S+ \(|Uncaught|panicked/;
 
@@ -119,7 +121,15 @@ Deno.test(
       ) {
         Deno.writeTextFileSync(
           `${dir}/c.toml`,
-          configText(src, `${dir}/state`, aws.endpoint, "", aws.topicArn),
+          configText({
+            source: src,
+            stateDir: `${dir}/state`,
+            endpoint: aws.endpoint,
+            extra: "",
+            topicArn: aws.topicArn,
+            buckets: BUCKETS,
+            concurrency: 8,
+          }),
         );
         const r = await runCli(["run", "-c", `${dir}/c.toml`, "--json"], { env: aws.env });
         assert.equal(r.code, 2, r.stderr);
@@ -173,13 +183,22 @@ Deno.test(
     }
     const aws = await startLocalAws(Object.values(BUCKETS));
     const dir = Deno.makeTempDirSync({ prefix: "s3backup-hostile-" });
-    const s3 = s3Client(aws.endpoint);
+    const s3 = testS3Client(aws.endpoint);
     try {
       Deno.chmodSync(dir, 0o755);
       const src = `${dir}/src`;
       buildHostileTree(src);
       const cfg = `${dir}/s3backup.toml`;
-      Deno.writeTextFileSync(cfg, configText(src, `${dir}/state`, aws.endpoint));
+      Deno.writeTextFileSync(
+        cfg,
+        configText({
+          source: src,
+          stateDir: `${dir}/state`,
+          endpoint: aws.endpoint,
+          buckets: BUCKETS,
+          concurrency: 8,
+        }),
+      );
       new Deno.Command("chown", { args: ["65534:65534", `${src}/locked`] }).outputSync();
       Deno.chmodSync(`${src}/locked`, 0o000);
       const child = spawnCli(["run", "-c", cfg, "--json"], {

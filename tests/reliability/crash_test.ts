@@ -5,6 +5,8 @@
  * run completes and every file is in the bucket, intact.
  */
 import assert from "node:assert/strict";
+import { configText } from "../support/config.ts";
+import { testS3Client } from "../support/s3_client.ts";
 import { existsSync } from "node:fs";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { startLocalAws } from "../support/local_aws.ts";
@@ -14,13 +16,11 @@ import {
   BUCKETS,
   checkIntact,
   checkStateAgainstBucket,
-  configText,
   getObject,
   makeTree,
   MiB,
   readState,
   runCliWithin,
-  s3Client,
   seededBytes,
   sha256,
   testOpts,
@@ -61,7 +61,7 @@ Deno.test(
     const aws = await startLocalAws(Object.values(BUCKETS));
     // A fault-free proxy, only to watch multipart uploads left open by a kill.
     const proxy = await startFaultProxy({ upstream: aws.endpoint, seed: 1 });
-    const s3 = s3Client(aws.endpoint);
+    const s3 = testS3Client(aws.endpoint);
     const dir = Deno.makeTempDirSync({ prefix: "s3backup-crash-" });
     const src = `${dir}/src`;
     const state = `${dir}/state`;
@@ -69,7 +69,16 @@ Deno.test(
     const rand = mulberry32(424242);
     try {
       const files: TreeFile[] = makeTree(src, 7, 2000, [12 * MiB + 3]);
-      Deno.writeTextFileSync(cfg, configText(src, state, proxy.endpoint));
+      Deno.writeTextFileSync(
+        cfg,
+        configText({
+          source: src,
+          stateDir: state,
+          endpoint: proxy.endpoint,
+          buckets: BUCKETS,
+          concurrency: 8,
+        }),
+      );
       const edited = new Set<string>();
       const verified = new Set<string>();
       let kills = 0;
@@ -161,7 +170,7 @@ Deno.test(
         if (i.op === "UploadPart") onPart?.();
       },
     });
-    const s3 = s3Client(aws.endpoint);
+    const s3 = testS3Client(aws.endpoint);
     const dir = Deno.makeTempDirSync({ prefix: "s3backup-signal-" });
     const src = `${dir}/src`;
     const state = `${dir}/state`;
@@ -170,7 +179,18 @@ Deno.test(
       const files = makeTree(src, 11, 400, [40 * MiB]);
       Deno.renameSync(`${src}/big`, `${src}/0-big`); // sorted first: in flight from the start
       for (const f of files) f.rel = f.rel.replace(/^big\//, "0-big/");
-      Deno.writeTextFileSync(cfg, configText(src, state, proxy.endpoint, "", aws.topicArn));
+      Deno.writeTextFileSync(
+        cfg,
+        configText({
+          source: src,
+          stateDir: state,
+          endpoint: proxy.endpoint,
+          extra: "",
+          topicArn: aws.topicArn,
+          buckets: BUCKETS,
+          concurrency: 8,
+        }),
+      );
       const figures: string[] = [];
 
       for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
@@ -280,7 +300,7 @@ Deno.test(
         changes[i.key](`${src}/${i.key}`);
       },
     });
-    const s3 = s3Client(aws.endpoint);
+    const s3 = testS3Client(aws.endpoint);
     const dir = Deno.makeTempDirSync({ prefix: "s3backup-change-" });
     const src = `${dir}/src`;
     const state = `${dir}/state`;
@@ -291,7 +311,16 @@ Deno.test(
         Deno.writeFileSync(`${src}/${name}`, seededBytes(10 + i, 40 * MiB));
       }
       Deno.writeTextFileSync(`${src}/steady.txt`, "unchanged");
-      Deno.writeTextFileSync(cfg, configText(src, state, proxy.endpoint));
+      Deno.writeTextFileSync(
+        cfg,
+        configText({
+          source: src,
+          stateDir: state,
+          endpoint: proxy.endpoint,
+          buckets: BUCKETS,
+          concurrency: 8,
+        }),
+      );
       const first = await runCliWithin(["run", "-c", cfg, "--json"], aws.env, 90_000);
       const json = JSON.parse(first.stdout);
       assert.equal(first.code, 1, first.stderr.slice(-2000));

@@ -7,6 +7,8 @@
  * re-uploading only what had failed; a third run uploads and reads nothing.
  */
 import assert from "node:assert/strict";
+import { configText } from "../support/config.ts";
+import { testS3Client } from "../support/s3_client.ts";
 import { startLocalAws } from "../support/local_aws.ts";
 import { startFaultProxy } from "../support/fault_proxy.ts";
 import { RACY_WINDOW_MS } from "../../lib/backup/change.ts";
@@ -14,12 +16,10 @@ import {
   BUCKETS,
   checkIntact,
   checkStateAgainstBucket,
-  configText,
   makeTree,
   MiB,
   readState,
   runCliWithin,
-  s3Client,
   sleep,
   testOpts,
   uploadedPaths,
@@ -47,7 +47,7 @@ async function faultRun(rate: number, seed: number, maxFailed: number, boundMs: 
     delayRate: 0.02,
     delayMs: 100,
   });
-  const s3 = s3Client(aws.endpoint);
+  const s3 = testS3Client(aws.endpoint);
   const dir = Deno.makeTempDirSync({ prefix: "s3backup-faults-" });
   const src = `${dir}/src`;
   const state = `${dir}/state`;
@@ -80,7 +80,16 @@ async function faultRun(rate: number, seed: number, maxFailed: number, boundMs: 
     };
 
     // Run 1, through the faulty proxy.
-    Deno.writeTextFileSync(cfg, configText(src, state, proxy.endpoint));
+    Deno.writeTextFileSync(
+      cfg,
+      configText({
+        source: src,
+        stateDir: state,
+        endpoint: proxy.endpoint,
+        buckets: BUCKETS,
+        concurrency: 8,
+      }),
+    );
     const t1 = performance.now();
     const first = await run(boundMs, { S3BACKUP_IDLE_TIMEOUT: String(IDLE_TIMEOUT) });
     const secs1 = (performance.now() - t1) / 1000;
@@ -110,7 +119,16 @@ async function faultRun(rate: number, seed: number, maxFailed: number, boundMs: 
     const openAfterFaults = proxy.openMultipartUploads().size;
 
     // Run 2, straight to the server: converges, uploading only what had failed.
-    Deno.writeTextFileSync(cfg, configText(src, state, aws.endpoint));
+    Deno.writeTextFileSync(
+      cfg,
+      configText({
+        source: src,
+        stateDir: state,
+        endpoint: aws.endpoint,
+        buckets: BUCKETS,
+        concurrency: 8,
+      }),
+    );
     const second = await run();
     assert.equal(second.code, 0, second.stderr.slice(-2000));
     assert.equal(second.json.errors, 0);

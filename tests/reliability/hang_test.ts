@@ -6,21 +6,13 @@
  * exit 143 and the INTERRUPTED report.
  */
 import assert from "node:assert/strict";
+import { configText } from "../support/config.ts";
+import { testS3Client } from "../support/s3_client.ts";
 import { startLocalAws } from "../support/local_aws.ts";
 import { type FaultStats, type RequestInfo, startFaultProxy } from "../support/fault_proxy.ts";
 import { spawnCli } from "../support/cli.ts";
 import { MANIFEST_NAME } from "../../lib/core/layout.ts";
-import {
-  BUCKETS,
-  checkIntact,
-  configText,
-  makeTree,
-  MiB,
-  runCliWithin,
-  s3Client,
-  sleep,
-  testOpts,
-} from "./helpers.ts";
+import { BUCKETS, checkIntact, makeTree, MiB, runCliWithin, sleep, testOpts } from "./helpers.ts";
 
 /** SIGTERM to exit, at most (the issue's bound). */
 const STOP_WITHIN_MS = 10_000;
@@ -56,7 +48,15 @@ async function sigtermWhileBlackholed(
     makeTree(`${dir}/src`, 5, 40, [20 * MiB]);
     Deno.writeTextFileSync(
       cfg,
-      configText(`${dir}/src`, `${dir}/state`, proxy.endpoint, "", aws.topicArn),
+      configText({
+        source: `${dir}/src`,
+        stateDir: `${dir}/state`,
+        endpoint: proxy.endpoint,
+        extra: "",
+        topicArn: aws.topicArn,
+        buckets: BUCKETS,
+        concurrency: 8,
+      }),
     );
     await prepare?.(
       async () => (await runCliWithin(["run", "-c", cfg], aws.env, 60_000)).code,
@@ -191,12 +191,21 @@ Deno.test(
       eligible: (i) => i.method === "PUT",
       blackholeRate: 0.2,
     });
-    const s3 = s3Client(aws.endpoint);
+    const s3 = testS3Client(aws.endpoint);
     const dir = Deno.makeTempDirSync({ prefix: "s3backup-hang-some-" });
     const cfg = `${dir}/s3backup.toml`;
     try {
       const files = makeTree(`${dir}/src`, 9, 200, [20 * MiB + 7]);
-      Deno.writeTextFileSync(cfg, configText(`${dir}/src`, `${dir}/state`, proxy.endpoint));
+      Deno.writeTextFileSync(
+        cfg,
+        configText({
+          source: `${dir}/src`,
+          stateDir: `${dir}/state`,
+          endpoint: proxy.endpoint,
+          buckets: BUCKETS,
+          concurrency: 8,
+        }),
+      );
       // Idle timeout 2 s. A request black-holed 5 times in a row fails its file after
       // 5 × 2 s + backoff (< 2 s); the ~55 PUT attempts that hang (20 % of ~270, retries
       // included) cost 2 s each, 8 at a time: ~15 s over a run of ~3 s (21 s measured).

@@ -79,17 +79,6 @@ export function makeTree(
   return files;
 }
 
-export function s3Client(endpoint: string): S3Client {
-  return new S3Client({
-    endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: { accessKeyId: "x", secretAccessKey: "y" },
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-  });
-}
-
 /** GetObject straight from the server: the SHA-256 of the bytes and the recorded metadata. */
 export async function getObject(
   s3: S3Client,
@@ -190,39 +179,6 @@ export async function checkStateAgainstBucket(
 /** The paths a run logged "Uploading X to B..." for. */
 export function uploadedPaths(stderr: string): string[] {
   return [...stderr.matchAll(/ - INFO - Uploading (.+) to \S+\.\.\.$/gm)].map((m) => m[1]);
-}
-
-/** An s3backup.toml pointing at `endpoint`, with the test buckets and no topic unless given. */
-export function configText(
-  src: string,
-  stateDir: string,
-  endpoint: string,
-  extra = "",
-  topicArn?: string,
-): string {
-  return `source = ${JSON.stringify(src)}
-state_dir = ${JSON.stringify(stateDir)}
-unmatched = "documents"
-concurrency = 8
-${extra}
-
-[aws]
-region = "us-east-1"
-endpoint = ${JSON.stringify(endpoint)}
-${topicArn ? `sns_topic_arn = ${JSON.stringify(topicArn)}` : ""}
-
-[categories.documents]
-bucket = "${BUCKETS.documents}"
-extensions = [".pdf", ".txt", ".csv"]
-
-[categories.photos]
-bucket = "${BUCKETS.photos}"
-extensions = [".jpg", ".png"]
-
-[categories.database]
-bucket = "${BUCKETS.database}"
-extensions = [".sql", ".db"]
-`;
 }
 
 export async function sleep(ms: number) {

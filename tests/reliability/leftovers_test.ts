@@ -5,6 +5,8 @@
  * multipart traffic (fauxqs has no ListMultipartUploads), and on RGW with a real listing.
  */
 import assert from "node:assert/strict";
+import { configText } from "../support/config.ts";
+import { testS3Client } from "../support/s3_client.ts";
 import { DatabaseSync } from "node:sqlite";
 import { ListMultipartUploadsCommand } from "@aws-sdk/client-s3";
 import { startLocalAws } from "../support/local_aws.ts";
@@ -16,16 +18,7 @@ import {
   rgwClient,
   rgwFromEnv,
 } from "../servers/rgw_env.ts";
-import {
-  BUCKETS,
-  checkIntact,
-  configText,
-  makeTree,
-  MiB,
-  runCliWithin,
-  s3Client,
-  testOpts,
-} from "./helpers.ts";
+import { BUCKETS, checkIntact, makeTree, MiB, runCliWithin, testOpts } from "./helpers.ts";
 
 const rgw = await rgwFromEnv();
 if (!rgw) console.warn(`SKIPPED the RGW case of leftovers_test.ts: ${RGW_SKIP_MESSAGE}`);
@@ -73,14 +66,23 @@ Deno.test(
         if (i.op === "UploadPart") onPart?.();
       },
     });
-    const s3 = s3Client(aws.endpoint);
+    const s3 = testS3Client(aws.endpoint);
     const dir = Deno.makeTempDirSync({ prefix: "s3backup-leftover-" });
     const src = `${dir}/src`;
     const state = `${dir}/state`;
     const cfg = `${dir}/s3backup.toml`;
     try {
       const files = makeTree(src, 3, 20, [40 * MiB]);
-      Deno.writeTextFileSync(cfg, configText(src, state, proxy.endpoint));
+      Deno.writeTextFileSync(
+        cfg,
+        configText({
+          source: src,
+          stateDir: state,
+          endpoint: proxy.endpoint,
+          buckets: BUCKETS,
+          concurrency: 8,
+        }),
+      );
       await killDuringFirstPart(cfg, aws.env, new Promise((r) => (onPart = r)));
       onPart = undefined;
       const left = [...proxy.openMultipartUploads().values()];
@@ -148,7 +150,13 @@ Deno.test({
     try {
       makeTree(`${dir}/src`, 4, 5, [24 * MiB]);
       const config = (endpoint: string) =>
-        configText(`${dir}/src`, `${dir}/state`, endpoint)
+        configText({
+          source: `${dir}/src`,
+          stateDir: `${dir}/state`,
+          endpoint,
+          buckets: BUCKETS,
+          concurrency: 8,
+        })
           .replaceAll(BUCKETS.documents, buckets.documents)
           .replaceAll(BUCKETS.photos, buckets.photos)
           .replaceAll(BUCKETS.database, buckets.database);

@@ -3,6 +3,7 @@
  * are private; reports carry no file contents; restore refuses keys that escape --to.
  */
 import assert from "node:assert/strict";
+import { configText } from "../support/config.ts";
 import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { startLocalAws } from "../support/local_aws.ts";
 import { runCli, spawnCli } from "../support/cli.ts";
@@ -12,7 +13,7 @@ import {
   rgwClient,
   rgwFromEnv,
 } from "../servers/rgw_env.ts";
-import { BUCKETS, configText, makeTree, testOpts } from "./helpers.ts";
+import { BUCKETS, makeTree, testOpts } from "./helpers.ts";
 
 const CANARY = {
   AWS_ACCESS_KEY_ID: "AKIASECRETCANARY1234",
@@ -46,7 +47,18 @@ Deno.test(
       makeTree(src, 3, 300);
       Deno.writeTextFileSync(`${src}/secret-notes.txt`, CONTENT_CANARY);
       Deno.writeTextFileSync(`${src}/unreadable.txt`, CONTENT_CANARY);
-      Deno.writeTextFileSync(cfg, configText(src, state, aws.endpoint, "", aws.topicArn));
+      Deno.writeTextFileSync(
+        cfg,
+        configText({
+          source: src,
+          stateDir: state,
+          endpoint: aws.endpoint,
+          extra: "",
+          topicArn: aws.topicArn,
+          buckets: BUCKETS,
+          concurrency: 8,
+        }),
+      );
 
       // A run killed mid-way leaves its lock: private, and without secrets.
       const child = spawnCli(["run", "-c", cfg], { env });
@@ -90,7 +102,15 @@ Deno.test(
       })();
       Deno.writeTextFileSync(
         deadCfg,
-        configText(src, `${dir}/state2`, `http://127.0.0.1:${port}`, "", aws.topicArn),
+        configText({
+          source: src,
+          stateDir: `${dir}/state2`,
+          endpoint: `http://127.0.0.1:${port}`,
+          extra: "",
+          topicArn: aws.topicArn,
+          buckets: BUCKETS,
+          concurrency: 8,
+        }),
       );
       const dead = await cli("failing run", ["run", "-c", deadCfg, "--json"]);
       assert.notEqual(dead.code, 0);
@@ -139,7 +159,18 @@ Deno.test(
     const outputs: Array<[string, string]> = [];
     const cli = async (what: string, endpoint: string, args: string[]) => {
       const cfg = `${dir}/${outputs.length}.toml`;
-      Deno.writeTextFileSync(cfg, configText(src, `${dir}/state`, endpoint, "", aws.topicArn));
+      Deno.writeTextFileSync(
+        cfg,
+        configText({
+          source: src,
+          stateDir: `${dir}/state`,
+          endpoint,
+          extra: "",
+          topicArn: aws.topicArn,
+          buckets: BUCKETS,
+          concurrency: 8,
+        }),
+      );
       const r = await runCli([...args, "-c", cfg], { env: aws.env });
       outputs.push([`${what} stdout`, r.stdout], [`${what} stderr`, r.stderr]);
       return r;

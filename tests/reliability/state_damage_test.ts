@@ -4,11 +4,12 @@
  * finish, count what it uploaded, say what happened, and leave the next run able to recover.
  */
 import assert from "node:assert/strict";
+import { configText } from "../support/config.ts";
 import { startLocalAws } from "../support/local_aws.ts";
 import { runCli } from "../support/cli.ts";
 import { checkpoint, leafPages, rootPage, smashCells } from "../support/sqlite_pages.ts";
 import { CAN_MOUNT_TMPFS, mountTmpfs, resizeTmpfs, unmountTmpfs } from "../support/tmpfs.ts";
-import { BUCKETS, configText, readState, sleep, testOpts } from "./helpers.ts";
+import { BUCKETS, readState, sleep, testOpts } from "./helpers.ts";
 import { RACY_WINDOW_MS } from "../../lib/backup/change.ts";
 
 interface Report {
@@ -54,7 +55,16 @@ async function withRig(
   Deno.mkdirSync(src);
   Deno.mkdirSync(state);
   const cfg = `${dir}/s3backup.toml`;
-  Deno.writeTextFileSync(cfg, configText(src, state, aws.endpoint));
+  Deno.writeTextFileSync(
+    cfg,
+    configText({
+      source: src,
+      stateDir: state,
+      endpoint: aws.endpoint,
+      buckets: BUCKETS,
+      concurrency: 8,
+    }),
+  );
   try {
     beforeRuns?.(state);
     await fn({

@@ -6,11 +6,13 @@
  * scan, before any of them is opened.
  */
 import assert from "node:assert/strict";
+import { writeConfig } from "../support/config.ts";
+import { testS3Client } from "../support/s3_client.ts";
 import { dirname } from "node:path";
-import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { startLocalAws } from "../support/local_aws.ts";
 import { startFaultProxy } from "../support/fault_proxy.ts";
-import { spawnCli, writeConfig } from "../support/cli.ts";
+import { spawnCli } from "../support/cli.ts";
 import { testOpts } from "./helpers.ts";
 
 const MiB = 1024 * 1024;
@@ -64,12 +66,7 @@ async function runWithSwap(
       }
     },
   });
-  const s3 = new S3Client({
-    endpoint: aws.endpoint,
-    region: aws.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: "x", secretAccessKey: "y" },
-  });
+  const s3 = testS3Client(aws.endpoint);
   try {
     Deno.writeTextFileSync(`${src}/${TRIGGER}`, "first");
     for (const [rel, size] of Object.entries(files)) {

@@ -15,7 +15,8 @@
  * (see the header of rgw.sh for the known limits).
  */
 
-import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, PutBucketVersioningCommand, type S3Client } from "@aws-sdk/client-s3";
+import { testS3Client } from "../support/s3_client.ts";
 
 export interface RgwEnv {
   endpoint: string;
@@ -106,18 +107,11 @@ export async function rgwFromEnv(): Promise<RgwEnv | undefined> {
   return { endpoint, accessKeyId, secretAccessKey, region: vars.RGW_REGION ?? "us-east-1" };
 }
 
-/**
- * An S3 client for RGW 16.2 (path style; the SDK's own checksums off, which RGW answers with
- * 411) and a fresh bucket with versioning enabled.
- */
+/** The test S3 client, signed with RGW's test user; and a fresh bucket with versioning on. */
 export function rgwClient(rgw: RgwEnv): S3Client {
-  return new S3Client({
-    endpoint: rgw.endpoint,
+  return testS3Client(rgw.endpoint, {
     region: rgw.region,
-    forcePathStyle: true,
     credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey },
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
   });
 }
 

@@ -4,7 +4,7 @@ import { type S3Sender, S3Store } from "./store.ts";
 import { bytesSource } from "../../core/digest.ts";
 import type { PutRequest } from "../../core/ports.ts";
 import { FakeSdkClient } from "../../../tests/fakes/fake_sdk_client.ts";
-import { s3Error } from "../../../tests/fakes/memory_store.ts";
+import { s3Error } from "../../../tests/fakes/sdk_errors.ts";
 
 function storeOver(fake: FakeSdkClient, opts?: ConstructorParameters<typeof S3Store>[1]) {
   return new S3Store(fake as unknown as S3Sender, opts);

@@ -1,12 +1,11 @@
 /** `s3backup run`: wires the real adapters into lib/backup/run.ts and prints its report. */
 import { type Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import type { Outcome } from "../lib/core/errors.ts";
+import type { Config } from "../lib/config/config.ts";
 import { runBackup } from "../lib/backup/run.ts";
 import { formatReport, reportJson } from "../lib/backup/report.ts";
 import { acquireLock } from "../lib/adapters/file_lock.ts";
 import { SqliteStateStore } from "../lib/adapters/sqlite_state.ts";
-import { SnsNotifier } from "../lib/adapters/sns.ts";
-import { createSnsClient } from "../lib/adapters/aws_clients.ts";
 import { httpHeartbeat } from "../lib/adapters/heartbeat.ts";
 import { createStderrLogger } from "../lib/adapters/stderr_logger.ts";
 import { hostname, openContext, signalOnInterrupt, systemClock } from "./context.ts";
@@ -31,6 +30,17 @@ function concurrency(value: string): number {
   return n;
 }
 
+/** The SNS notifier, its module loaded only when there is a report to send. */
+async function snsNotifier(
+  aws: Config["aws"],
+  env: Record<string, string>,
+  topic: string,
+  signal: AbortSignal,
+) {
+  const { createSnsClient, SnsNotifier } = await import("../lib/adapters/sns.ts");
+  return new SnsNotifier(createSnsClient(aws, env), topic, signal);
+}
+
 async function run(flags: RunFlags): Promise<Outcome> {
   // A progress line only for a person watching: stderr is a terminal and the report is text.
   const progress = !flags.json && Deno.stderr.isTerminal()
@@ -46,9 +56,7 @@ async function run(flags: RunFlags): Promise<Outcome> {
   const host = hostname();
   const { summary, outcome } = await runBackup(config, {
     store,
-    notifier: topic && reporting
-      ? new SnsNotifier(createSnsClient(config.aws, env), topic, signal)
-      : undefined,
+    notifier: topic && reporting ? await snsNotifier(config.aws, env, topic, signal) : undefined,
     heartbeat: pingUrl && reporting ? httpHeartbeat(pingUrl) : undefined,
     clock: systemClock,
     logger,

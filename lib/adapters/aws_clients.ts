@@ -1,6 +1,5 @@
 /** Builds the SDK clients from the config. The only place that knows the SDK's settings. */
 import { S3Client } from "@aws-sdk/client-s3";
-import { SNSClient } from "@aws-sdk/client-sns";
 import { type AwsConfig, isHttpUrl } from "../config/config.ts";
 import { ConfigError } from "../core/errors.ts";
 import { PerRequestRetryStrategy } from "./retry_strategy.ts";
@@ -84,7 +83,8 @@ export function idleTimeoutMs(env: Record<string, string | undefined>): number {
   return Math.ceil(seconds * 1000);
 }
 
-function common(aws: AwsConfig, env: Env, endpoint: Endpoint | undefined) {
+/** The settings every SDK client of a run shares, for the given service's endpoint. */
+export function clientSettings(aws: AwsConfig, env: Env, endpoint: Endpoint | undefined) {
   return {
     region: resolveRegion(aws, env),
     endpoint: endpoint?.url,
@@ -101,7 +101,7 @@ function common(aws: AwsConfig, env: Env, endpoint: Endpoint | undefined) {
  * The SDK rebuilds the User-Agent for every request, an os.release() system call each time
  * (~70 ms of CPU over 5,000 uploads in the profile); it cannot change during a run.
  */
-function buildUserAgentOnce<
+export function buildUserAgentOnce<
   C extends { config: { defaultUserAgentProvider: () => Promise<T> } },
   T,
 >(
@@ -121,7 +121,7 @@ export function createS3Client(aws: AwsConfig, env: Env): CountingS3Client {
   const idleMs = idleTimeoutMs(env);
   const client = buildUserAgentOnce(
     new S3Client({
-      ...common(aws, env, endpoint),
+      ...clientSettings(aws, env, endpoint),
       // A custom endpoint (MinIO, RGW, a local server) rarely resolves bucket.host names.
       forcePathStyle: aws.forcePathStyle ?? endpoint !== undefined,
       // We send our own precomputed checksums (Content-MD5, SHA-256); the SDK's trailing
@@ -133,12 +133,4 @@ export function createS3Client(aws: AwsConfig, env: Env): CountingS3Client {
   const counter = new RequestCounter();
   attachTransport(client, counter, idleMs);
   return Object.assign(client, { requestCounts: () => counter.snapshot() });
-}
-
-export function createSnsClient(aws: AwsConfig, env: Env): SNSClient {
-  const client = buildUserAgentOnce(
-    new SNSClient(common(aws, env, resolveEndpoints(aws, env).sns)),
-  );
-  attachTransport(client, new RequestCounter(), idleTimeoutMs(env));
-  return client;
 }

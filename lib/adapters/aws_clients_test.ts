@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import {
   createS3Client,
-  createSnsClient,
   plainHttpWarnings,
   resolveEndpoints,
   resolveRegion,
 } from "./aws_clients.ts";
 import type { AwsConfig } from "../config/config.ts";
+import { createSnsClient } from "./sns.ts";
 import { ConfigError } from "../core/errors.ts";
 
 Deno.test("resolveEndpoints: the config's, else AWS_ENDPOINT_URL_<SERVICE>, else AWS_ENDPOINT_URL", () => {

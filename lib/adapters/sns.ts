@@ -1,6 +1,17 @@
-/** Notifier over SNS Publish. */
-import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
+/**
+ * Notifier over SNS Publish. Its own module, loaded only when a topic is configured: the SNS
+ * client's code is not loaded by a run that sends no report.
+ */
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import type { Notifier } from "../core/ports.ts";
+import type { AwsConfig } from "../config/config.ts";
+import {
+  buildUserAgentOnce,
+  clientSettings,
+  idleTimeoutMs,
+  resolveEndpoints,
+} from "./aws_clients.ts";
+import { attachTransport, RequestCounter } from "./http_transport.ts";
 
 export type SnsSender = Pick<SNSClient, "send">;
 
@@ -28,4 +39,15 @@ export class SnsNotifier implements Notifier {
       abortSignal ? { abortSignal } : {},
     );
   }
+}
+
+export function createSnsClient(
+  aws: AwsConfig,
+  env: Record<string, string | undefined>,
+): SNSClient {
+  const client = buildUserAgentOnce(
+    new SNSClient(clientSettings(aws, env, resolveEndpoints(aws, env).sns)),
+  );
+  attachTransport(client, new RequestCounter(), idleTimeoutMs(env));
+  return client;
 }

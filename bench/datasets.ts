@@ -5,8 +5,8 @@
  */
 import { join } from "node:path";
 
-export type SetName = "mixed" | "small" | "big";
-export const SET_NAMES: SetName[] = ["mixed", "small", "big"];
+export type SetName = "mixed" | "small" | "big" | "huge";
+export const SET_NAMES: SetName[] = ["mixed", "small", "big", "huge"];
 
 /** mulberry32: a tiny 32-bit PRNG; returns floats in [0, 1). */
 export function mulberry32(seed: number): () => number {
@@ -105,6 +105,23 @@ function smallSpecs(rand: () => number): FileSpec[] {
   return out;
 }
 
+/** 1,000,000 files of 100 B–2 KiB in 10,000 folders of 100: memory must not grow with it. */
+function hugeSpecs(rand: () => number): FileSpec[] {
+  const exts: Array<[string, number]> = [[".txt", 40], [".jpg", 30], [".csv", 20], [".json", 10]];
+  const out: FileSpec[] = [];
+  for (let i = 0; i < 1_000_000; i++) {
+    const d = Math.floor(i / 100);
+    const folder = `h${String(Math.floor(d / 100)).padStart(3, "0")}/g${
+      String(d % 100).padStart(2, "0")
+    }`;
+    out.push({
+      rel: `${folder}/f${String(i).padStart(7, "0")}${pick(rand, exts)}`,
+      size: logUniform(rand, 100, 2 * KiB),
+    });
+  }
+  return out;
+}
+
 function bigSpecs(): FileSpec[] {
   return [{ rel: "db/full-backup.dump", size: GiB }];
 }
@@ -113,6 +130,7 @@ function specsFor(name: SetName, seed: number): FileSpec[] {
   const rand = mulberry32(seed ^ name.length * 0x9E3779B1);
   if (name === "mixed") return mixedSpecs(rand);
   if (name === "small") return smallSpecs(rand);
+  if (name === "huge") return hugeSpecs(rand);
   return bigSpecs();
 }
 
@@ -120,6 +138,7 @@ const DESCRIPTIONS: Record<SetName, string> = {
   mixed: "5,000 files, 200 B–64 KiB log-uniform in 50 folders, incl. 3 × 10 MiB .sql dumps",
   small: "100,000 files, 100 B–4 KiB log-uniform in 1,000 folders",
   big: "one 1 GiB file",
+  huge: "1,000,000 files, 100 B–2 KiB log-uniform in 10,000 folders",
 };
 
 /** Writes `size` pseudo-random bytes (mulberry32 words) to an open file, in 8 MiB chunks. */

@@ -48,11 +48,15 @@ import {
 } from "./report.ts";
 
 const USAGE = `deno task bench [options]
-  --sets LIST          data sets: mixed,small,big (default: mixed)
+  --sets LIST          data sets: mixed,small,big,huge (default: mixed)
   --runs N             runs of each scenario per tool (default: 5)
   --initial-runs N     runs of the initial upload (default: --runs)
   --tools LIST         s3backup,rclone,aws (default: all)
-  --latency-ms N       server-side delay per request, to mimic a real S3 round trip (default: 0)
+  --latency-ms LIST    server-side delays per request, e.g. 0,20 (a real S3 round trip is
+                       10–50 ms); each set runs at each (default: 0)
+  --latency-sets LIST  the sets also run at the non-zero delays (default: mixed,small)
+  --latency-tools LIST the tools run at non-zero delays (default: s3backup,rclone)
+  --latency-runs N     runs per scenario at non-zero delays (default: --runs; initial: 1)
   --seed N             data set seed (default: 1)
   --data-dir DIR       where data sets are generated and kept (default: bench/data)
   --repo DIR           the s3backup checkout to measure (default: this one)
@@ -66,6 +70,9 @@ const { values: opts } = parseArgs({
     sets: { type: "string", default: "mixed" },
     runs: { type: "string", default: "5" },
     "latency-ms": { type: "string", default: "0" },
+    "latency-sets": { type: "string", default: "mixed,small" },
+    "latency-tools": { type: "string", default: "s3backup,rclone" },
+    "latency-runs": { type: "string" },
     "initial-runs": { type: "string" },
     tools: { type: "string", default: TOOL_NAMES.join(",") },
     seed: { type: "string", default: "1" },
@@ -104,11 +111,14 @@ const sets = list(opts.sets, SET_NAMES, "data set");
 const runs = int(opts.runs, "--runs");
 const initialRuns = int(opts["initial-runs"] ?? opts.runs, "--initial-runs");
 const seed = int(opts.seed, "--seed");
-const latencyMs = Number(opts["latency-ms"]);
-if (!Number.isFinite(latencyMs) || latencyMs < 0) {
-  console.error("--latency-ms must be a number ≥ 0");
+const latencies = opts["latency-ms"].split(",").map((t) => Number(t.trim()));
+if (latencies.some((l) => !Number.isFinite(l) || l < 0)) {
+  console.error("--latency-ms must be numbers ≥ 0");
   Deno.exit(2);
 }
+const latencySets = list(opts["latency-sets"], SET_NAMES, "data set");
+const latencyRuns = int(opts["latency-runs"] ?? opts.runs, "--latency-runs");
+let latencyMs = 0;
 const repo = opts.repo.replace(/\/?$/, "/");
 const log = (m: string) => console.error(m);
 
@@ -121,6 +131,9 @@ if (tools.includes("aws") && !which(AWS_BIN)) missing.push("aws");
 if (tools.includes("rclone") && !which("rclone")) missing.push("rclone");
 for (const m of missing) log(`${m} is not installed; skipping it. Install: ${INSTALL_HINTS[m]}`);
 tools = tools.filter((t) => !missing.includes(t));
+const latencyTools = list(opts["latency-tools"], TOOL_NAMES, "tool").filter((t) =>
+  tools.includes(t)
+);
 if (!which(TIME_BIN)) log(`GNU time is missing (${INSTALL_HINTS.time})`);
 
 function versionOf(cmd: string[]): string {
@@ -200,11 +213,13 @@ function record(
   } else if (r.uploaded !== expected) error = `uploaded ${r.uploaded}, expected ${expected}`;
   const rec: RunRecord = {
     set: set.name,
+    latencyMs,
     scenario,
     tool,
     run,
     wallS: r.wallS,
     rssMiB: r.rssMiB,
+    cpuS: r.cpuS,
     exitCode: r.code,
     uploaded: r.uploaded,
     expectedUploaded: expected,
@@ -218,17 +233,22 @@ function record(
     ? ` hashed=${r.report.hashed} requests=${JSON.stringify(r.report.requests)}`
     : "";
   log(
-    `  ${set.name} ${scenario.padEnd(11)} ${tool.padEnd(8)} #${run}: ${r.wallS.toFixed(2)} s, ${
-      r.rssMiB.toFixed(0)
-    } MiB, uploaded ${r.uploaded}${extra}${error ? `  ERROR: ${error}` : ""}`,
+    `  ${set.name} ${latencyMs}ms ${scenario.padEnd(11)} ${tool.padEnd(8)} #${run}: ${
+      r.wallS.toFixed(2)
+    } s, ${r.rssMiB.toFixed(0)} MiB, ${
+      r.cpuS?.toFixed(2) ?? "?"
+    } CPU s, uploaded ${r.uploaded}${extra}${error ? `  ERROR: ${error}` : ""}`,
   );
 }
 
 async function benchSet(set: DataSet): Promise<void> {
-  for (const tool of tools) {
+  const atDelay = latencyMs > 0;
+  const initial = atDelay ? 1 : initialRuns;
+  const repeats = atDelay ? latencyRuns : runs;
+  for (const tool of atDelay ? latencyTools : tools) {
     const configPath = join(scratch, "s3backup.toml");
     // Initial upload: a fresh server (empty buckets, no memory carried over) and a fresh state.
-    for (let i = 1; i <= initialRuns; i++) {
+    for (let i = 1; i <= initial; i++) {
       const srv = await newServer();
       const stateDir = join(scratch, `state-${set.name}-${i}`);
       removeDir(stateDir);
@@ -236,10 +256,10 @@ async function benchSet(set: DataSet): Promise<void> {
       await waitForOldTree();
       record(set, "initial", tool, i, set.files, await runTool(tool, set, configPath));
     }
-    for (let i = 1; i <= runs; i++) {
+    for (let i = 1; i <= repeats; i++) {
       record(set, "no-change", tool, i, 0, await runTool(tool, set, configPath));
     }
-    for (let i = 1; i <= runs; i++) {
+    for (let i = 1; i <= repeats; i++) {
       changeOneFile(set, `${tool}-${i}`);
       lastTreeWrite = Date.now();
       record(set, "one-changed", tool, i, 1, await runTool(tool, set, configPath));
@@ -262,6 +282,19 @@ try {
     3,
     scratch,
   );
+  const emptyTree = join(scratch, "empty-tree");
+  Deno.mkdirSync(emptyTree);
+  const emptyServer = await newServer();
+  const emptyCfg = join(scratch, "empty.toml");
+  Deno.writeTextFileSync(
+    emptyCfg,
+    s3backupConfig(emptyTree, join(scratch, "empty-state"), emptyServer.endpoint),
+  );
+  startup["s3backup run, empty tree (deno run)"] = await startupCost(
+    s3backupCommand(repo, ["run", "-c", emptyCfg, "--no-notify"]),
+    3,
+    scratch,
+  );
   if (tools.includes("rclone")) {
     startup["rclone version"] = await startupCost([which("rclone")!, "version"], 3, scratch);
   }
@@ -279,7 +312,12 @@ try {
     const st = Deno.statSync(join(set.dir, set.changeTarget));
     lastTreeWrite = Math.max(st.mtime?.getTime() ?? 0, st.ctime?.getTime() ?? 0);
     log(`data set ${name}: ${set.files} files, ${(set.bytes / 1048576).toFixed(1)} MiB`);
-    await benchSet(set);
+    for (const ms of latencies) {
+      if (ms > 0 && !latencySets.includes(name)) continue;
+      latencyMs = ms;
+      await benchSet(set);
+    }
+    latencyMs = 0;
   }
 } finally {
   if (server) serverPeak = Math.max(serverPeak, (await server.stop()) ?? 0);
@@ -292,7 +330,7 @@ try {
 }
 
 const rows = summarize(records, setBytes);
-const targets = checkTargets(rows, records);
+const targets = checkTargets(rows, records, startup);
 const table = markdownTable(rows);
 const header = [
   `## s3backup benchmark — ${started.toISOString()}`,
@@ -301,13 +339,15 @@ const header = [
   `Deno ${info.deno}; ${info.aws}; ${info.rclone}.`,
   `Server: fauxqs (in memory) in its own process on 127.0.0.1, fresh per initial upload; its peak RSS ${
     serverPeak.toFixed(0)
-  } MiB; added latency per request: ${latencyMs} ms.`,
+  } MiB; added latency per request: ${latencies.join(", ")} ms (non-zero for ${
+    latencySets.join(", ")
+  }, tools ${latencyTools.join(", ")}).`,
   `s3backup routes by extension into 3 buckets (${
     Object.values(S3BACKUP_BUCKETS).join(", ")
   }); rclone and aws sync the whole tree into one bucket (${PEER_BUCKET}).`,
   `Defaults kept: s3backup concurrency 16 (4 parts/file), rclone --transfers 4 --checkers 8, aws max_concurrent_requests 10; 8 MiB parts for all.`,
   `s3backup runs as \`deno run\` of main.ts (no compiled binary): startup included in every time.`,
-  `Runs: ${initialRuns} initial, ${runs} no-change, ${runs} one-changed per tool; wall = median, RSS = max over runs.`,
+  `Runs: ${initialRuns} initial, ${runs} no-change, ${runs} one-changed per tool (at a non-zero delay: 1 initial, ${latencyRuns} of the others); wall and CPU (user + system, GNU time) = median, RSS = max over runs.`,
   "",
   "Data sets: " + dataSets.map((s) => `${s.name} = ${s.description}`).join("; ") + ".",
   "",
@@ -333,7 +373,7 @@ if (!opts["no-save"]) {
         machine: info,
         repo,
         seed,
-        latencyMs,
+        latencies,
         runs,
         initialRuns,
         tools,

@@ -133,6 +133,8 @@ export interface Measured {
   wallS: number;
   /** Peak RSS of the process tree, MiB. */
   rssMiB: number;
+  /** CPU seconds, user + system, of the process and its waited-for children (GNU time). */
+  cpuS?: number;
   code: number;
   stdout: string;
   stderr: string;
@@ -148,7 +150,7 @@ export async function measure(
     const timeFile = join(scratch, "time.out");
     const t0 = performance.now();
     const out = await new Deno.Command(TIME_BIN, {
-      args: ["-f", "%e %M", "-o", timeFile, ...cmd],
+      args: ["-f", "%e %M %U %S", "-o", timeFile, ...cmd],
       env,
       stdin: "null",
       stdout: "piped",
@@ -156,10 +158,12 @@ export async function measure(
       clearEnv: true,
     }).output();
     const wallS = (performance.now() - t0) / 1000;
-    const [, maxKiB] = Deno.readTextFileSync(timeFile).trim().split("\n").pop()!.split(" ");
+    const [, maxKiB, user, sys] = Deno.readTextFileSync(timeFile).trim().split("\n").pop()!
+      .split(" ");
     return {
       wallS,
       rssMiB: Number(maxKiB) / 1024,
+      cpuS: Number(user) + Number(sys),
       code: out.code,
       stdout: dec.decode(out.stdout),
       stderr: dec.decode(out.stderr),
@@ -355,11 +359,16 @@ export async function runRclone(
 }
 
 /** Median startup cost of a command that does nothing (e.g. `--version`). */
-export async function startupCost(cmd: string[], runs: number, scratch: string) {
+export async function startupCost(
+  cmd: string[],
+  runs: number,
+  scratch: string,
+  env = toolEnv(),
+) {
   const walls: number[] = [];
   let rss = 0;
   for (let i = 0; i < runs; i++) {
-    const m = await measure(cmd, toolEnv(), scratch);
+    const m = await measure(cmd, env, scratch);
     walls.push(m.wallS);
     rss = Math.max(rss, m.rssMiB);
   }

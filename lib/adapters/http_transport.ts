@@ -1,8 +1,7 @@
 /**
  * The HTTP layer under the SDK clients: every attempt is counted by operation at the moment it
- * is sent (the report's "S3 requests", SDK retries and our own included), and no attempt can
- * wait forever. A stalled attempt fails with a TimeoutError, which the SDK's retry strategy and
- * S3Store's upload loop retry like a 503.
+ * is sent (the report's "S3 requests", retries included), and no attempt can wait forever. A
+ * stalled attempt fails with a TimeoutError, which the SDK's retries treat like a 503.
  *
  * Timeouts. Connect: CONNECT_TIMEOUT_MS = 10 s (a TCP/TLS connect to S3 takes well under 1 s;
  * 10 s lets a lossy link retransmit its SYN twice). Then an idle timeout, DEFAULT_IDLE_TIMEOUT_MS

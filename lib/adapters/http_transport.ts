@@ -19,6 +19,7 @@
  */
 import { Readable, Transform, type Writable } from "node:stream";
 import { Buffer } from "node:buffer";
+import type { TokenBucket } from "./token_bucket.ts";
 
 export const CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
@@ -38,6 +39,8 @@ interface HttpResponseLike {
 
 interface HandlerOptions {
   abortSignal?: AbortSignal;
+  /** Set by S3Store#send (the SDK hands send()'s options to the handler): see BodyWatch.sent. */
+  onBodySent?: (bytes: number) => void;
   [k: string]: unknown;
 }
 
@@ -74,27 +77,71 @@ export function timeoutError(ms: number): Error {
 }
 
 /**
- * A stream body seen through a pass-through that cuts it into pieces and reports each piece the
- * socket takes (a file read in 1 MiB chunks, or one 8 MiB chunk, would show no progress for
- * seconds on a slow link). The SDK pipes a body into the request and a pipe does not pass
- * errors on, so an error of the body (a file that shrank) destroys the request it is piped
- * into, as the body itself would.
+ * What a request body does while the socket takes it: `progress` restarts the idle timer,
+ * `pause` stops it while the body waits on the bandwidth limit (our own doing, not a stall),
+ * `sent` hears the bytes of this attempt's body handed over so far (a retry starts again at 0).
  */
-function watchedStream(body: Readable, progress: () => void): Readable {
+export interface BodyWatch {
+  progress(): void;
+  pause(): void;
+  sent?: (bytes: number) => void;
+  limiter?: TokenBucket;
+}
+
+/** Runs `go` once `bytes` may be sent under the limit; returns a canceller for a pending wait. */
+function paced(w: BodyWatch, bytes: number, go: () => void): () => void {
+  const wait = w.limiter?.reserve(bytes) ?? 0;
+  if (wait <= 0) {
+    go();
+    return () => {};
+  }
+  w.pause();
+  const timer = setTimeout(go, wait);
+  return () => {
+    clearTimeout(timer);
+    w.limiter?.refund(bytes);
+  };
+}
+
+/**
+ * A stream body seen through a pass-through that cuts it into pieces, each paced by the limit
+ * and reported as the socket takes it (a file read in 1 MiB chunks, or one 8 MiB chunk, would
+ * show no progress for seconds on a slow link). The SDK pipes a body into the request and a
+ * pipe does not pass errors on, so an error of the body (a file that shrank) destroys the
+ * request it is piped into, as the body itself would.
+ */
+function watchedStream(body: Readable, w: BodyWatch): Readable {
   let target: Writable | undefined;
+  let total = 0;
+  let cancel = () => {};
   const out = new Transform({
     transform(chunk: Uint8Array, _enc, cb) {
-      for (let off = 0; off < chunk.length; off += PIECE) {
-        this.push(chunk.subarray(off, Math.min(off + PIECE, chunk.length)));
-      }
-      cb();
+      let off = 0;
+      const next = () => {
+        if (off >= chunk.length) return cb();
+        const end = Math.min(off + PIECE, chunk.length);
+        cancel = paced(w, end - off, () => {
+          cancel = () => {};
+          w.progress();
+          this.push(chunk.subarray(off, end));
+          total += end - off;
+          w.sent?.(total);
+          off = end;
+          next();
+        });
+      };
+      next();
+    },
+    destroy(err, cb) {
+      cancel();
+      cb(err);
     },
   });
   const pipe = out.pipe.bind(out);
   out.pipe = (<T extends NodeJS.WritableStream>(dest: T, opts?: { end?: boolean }) => {
     target = dest as unknown as Writable;
     const piped = pipe(dest, opts);
-    out.on("data", progress); // only once piped: a listener alone would start the flow
+    out.on("data", () => w.progress()); // only once piped: a listener alone would start the flow
     return piped;
   }) as typeof out.pipe;
   out.on("error", (err) => target?.destroy(err));
@@ -102,27 +149,39 @@ function watchedStream(body: Readable, progress: () => void): Readable {
   return body.pipe(out);
 }
 
-/** Bytes in memory as a stream of pieces, each reported as the socket takes it. */
-function piecewise(bytes: Uint8Array, progress: () => void): Readable {
+/** Bytes in memory as a stream of pieces, each paced by the limit and reported as taken. */
+function piecewise(bytes: Uint8Array, w: BodyWatch): Readable {
   let off = 0;
+  let cancel = () => {};
   return new Readable({
     read() {
-      progress();
+      w.progress();
       if (off >= bytes.length) {
         this.push(null);
         return;
       }
       const end = Math.min(off + PIECE, bytes.length);
-      this.push(Buffer.from(bytes.buffer, bytes.byteOffset + off, end - off));
-      off = end;
+      cancel = paced(w, end - off, () => {
+        cancel = () => {};
+        w.progress();
+        this.push(Buffer.from(bytes.buffer, bytes.byteOffset + off, end - off));
+        off = end;
+        w.sent?.(off);
+      });
+    },
+    destroy(err, cb) {
+      cancel();
+      cb(err);
     },
   });
 }
 
-function watchedBody(body: unknown, progress: () => void): unknown {
-  if (body instanceof Readable) return watchedStream(body, progress);
-  if (body instanceof Uint8Array && body.length > PIECE) return piecewise(body, progress);
-  return body; // small: one write, within the socket's buffer at once
+function watchedBody(body: unknown, w: BodyWatch): unknown {
+  if (body instanceof Readable) return watchedStream(body, w);
+  // Small bodies go in one write, within the socket's buffer at once, unless they must be paced.
+  const minimum = w.limiter ? 1 : PIECE + 1;
+  if (body instanceof Uint8Array && body.length >= minimum) return piecewise(body, w);
+  return body;
 }
 
 /** Counts attempts by operation. */
@@ -142,13 +201,20 @@ export class GuardedHandler implements RequestHandlerLike {
   readonly #inner: RequestHandlerLike;
   readonly #idleMs: number;
   readonly #counter: RequestCounter;
+  readonly #limiter?: TokenBucket;
   /** The operation of each request, noted by a middleware just before the handler runs. */
   readonly ops = new WeakMap<object, string>();
 
-  constructor(inner: RequestHandlerLike, counter: RequestCounter, idleMs: number) {
+  constructor(
+    inner: RequestHandlerLike,
+    counter: RequestCounter,
+    idleMs: number,
+    limiter?: TokenBucket,
+  ) {
     this.#inner = inner;
     this.#counter = counter;
     this.#idleMs = idleMs;
+    this.#limiter = limiter;
   }
 
   get metadata(): unknown {
@@ -164,9 +230,10 @@ export class GuardedHandler implements RequestHandlerLike {
     return this.#inner.httpHandlerConfigs?.() ?? {};
   }
 
-  async handle(request: unknown, options: HandlerOptions = {}): Promise<{
+  async handle(request: unknown, handlerOptions: HandlerOptions = {}): Promise<{
     response: HttpResponseLike;
   }> {
+    const { onBodySent, ...options } = handlerOptions;
     const outer = options.abortSignal;
     // An attempt the caller had already given up on is never sent: not counted.
     if (!outer?.aborted) this.#counter.add(this.ops.get(request as object) ?? "Other");
@@ -180,7 +247,12 @@ export class GuardedHandler implements RequestHandlerLike {
     const stop = () => clearTimeout(timer);
     const req = request as HttpRequestLike;
     const sent = Object.assign(Object.create(Object.getPrototypeOf(req)), req, {
-      body: watchedBody(req.body, progress),
+      body: watchedBody(req.body, {
+        progress,
+        pause: stop,
+        sent: onBodySent,
+        limiter: this.#limiter,
+      }),
     });
     const signal = outer ? AbortSignal.any([outer, stalled.signal]) : stalled.signal;
     progress();
@@ -243,9 +315,10 @@ export function attachTransport(
   client: ClientLike,
   counter: RequestCounter,
   idleMs: number,
+  limiter?: TokenBucket,
 ): GuardedHandler {
   const config = client.config as { requestHandler: RequestHandlerLike };
-  const guard = new GuardedHandler(config.requestHandler, counter, idleMs);
+  const guard = new GuardedHandler(config.requestHandler, counter, idleMs, limiter);
   config.requestHandler = guard;
   (client.middlewareStack as StackAdd).add(
     (next, context) => (args) => {

@@ -51,8 +51,8 @@ async function snsNotifier(
 }
 
 async function run(flags: RunFlags): Promise<Outcome> {
-  // A progress line only for a person watching: stderr is a terminal and the report is text.
-  const progress = !flags.json && Deno.stderr.isTerminal()
+  // A progress line only for a person watching: stderr is a terminal, the report is text, no -q.
+  const progress = !flags.json && !flags.quiet && Deno.stderr.isTerminal()
     ? new ProgressDisplay(stderr)
     : undefined;
   const logger = createStderrLogger(

@@ -148,6 +148,13 @@ Deno.test({
       );
       assert.ok(shown.includes("Backup completed."), "the report follows the progress line");
 
+      // -q on a terminal: no progress line either.
+      Deno.writeFileSync(`${src}/q.sql`, bytes(4, 2 * MiB));
+      const quiet = await onTerminal(["run", "-c", cfg, "-q"], aws.env);
+      assert.equal(quiet.code, 0, quiet.text.slice(-3000));
+      assert.doesNotMatch(quiet.text, /Scanning|Uploading \d/);
+      assert.match(quiet.text, /Backup completed\./);
+
       // The same run with stderr on a pipe: no progress line at all.
       Deno.writeFileSync(`${src}/c.sql`, bytes(3, 2 * MiB));
       const piped = await runCli(["run", "-c", cfg], { env: aws.env });

@@ -18,12 +18,21 @@ export interface Context {
   store: S3Store;
 }
 
-/** Loads the config (-c, else the usual places) and builds the S3 store; warns on plain http. */
-export function openContext(configFlag: string | undefined, logger: Logger, signal?: AbortSignal) {
+/**
+ * Loads the config (-c, else the usual places) and builds the S3 store; warns on plain http.
+ * Uploads keep to `bwlimit` (the config's, unless the command's --bwlimit says otherwise).
+ */
+export function openContext(
+  configFlag: string | undefined,
+  logger: Logger,
+  signal?: AbortSignal,
+  overrides: { bwlimit?: number } = {},
+) {
   const config = loadConfig(configFlag);
   const env = Deno.env.toObject();
   for (const warning of plainHttpWarnings(config.aws, env)) logger.warn(warning);
-  const store = new S3Store(createS3Client(config.aws, env), { signal });
+  const bwlimit = overrides.bwlimit ?? config.bwlimit;
+  const store = new S3Store(createS3Client(config.aws, env, { bwlimit }), { signal });
   return { config, env, store } satisfies Context;
 }
 

@@ -3,6 +3,7 @@ import type { Command } from "@commander-js/extra-typings";
 import type { Outcome } from "../lib/core/errors.ts";
 import { writeStarterConfig } from "../lib/config/starter.ts";
 import { stdout } from "./output.ts";
+import { quietOption, verboseOption } from "./log_options.ts";
 
 export function defineInit(program: Command, done: (o: Outcome) => void): void {
   program.command("init")
@@ -10,6 +11,8 @@ export function defineInit(program: Command, done: (o: Outcome) => void): void {
     .option("-c, --config <path>", "where to write it (default: ./s3backup.toml)")
     .requiredOption("--bucket-prefix <name>", "buckets become <name>-documents, -photos, -database")
     .option("--source <dir>", "the folder to back up (default: .)")
+    .addOption(verboseOption())
+    .addOption(quietOption())
     .action((flags) => {
       const path = flags.config ?? "s3backup.toml";
       writeStarterConfig(path, flags.bucketPrefix, flags.source ?? ".");

@@ -8,6 +8,7 @@ import { defineVerify } from "./verify.ts";
 import { defineRestore } from "./restore.ts";
 import { defineInit } from "./init.ts";
 import { stdout } from "./output.ts";
+import { addLogOptions } from "./log_options.ts";
 
 /** The program; each command calls `done` with how it ended. */
 export function buildProgram(done: (o: Outcome) => void): Command {
@@ -28,5 +29,7 @@ export function buildProgram(done: (o: Outcome) => void): Command {
       stdout(completionScript(shell, specFromCommander(program)));
       done("ok");
     });
+  // -v/-q on every command (SPEC), those defined without them included.
+  for (const command of program.commands) addLogOptions(command);
   return program as unknown as Command;
 }

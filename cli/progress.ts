@@ -1,7 +1,8 @@
 /**
- * A one-line progress display for interactive runs: files and bytes uploaded of the plan's
- * totals, the byte rate and an ETA, redrawn in place with `\r`. main.ts creates it only when
- * stderr is a terminal and --json is off, so cron, systemd and pipes never see it.
+ * A one-line progress display for interactive runs: while the tree is walked, the files found
+ * so far; then files uploaded and bytes sent of the plan's totals (bytes as they go, parts of
+ * big files included), the byte rate and an ETA, redrawn in place with `\r`. cli/run.ts creates
+ * it only when stderr is a terminal and --json is off, so cron, systemd and pipes never see it.
  *
  * Log lines written through `log()` clear the progress line first and redraw it after, so the
  * per-file INFO lines and the progress line do not garble each other.
@@ -91,6 +92,11 @@ export function formatProgress({ done, totals, elapsedMs }: ProgressState): stri
   return parts.join(", ");
 }
 
+/** The scan phase's line: `Scanning: 12,345 files found`. */
+export function formatScan(files: number): string {
+  return `Scanning: ${files.toLocaleString("en-US")} ${files === 1 ? "file" : "files"} found`;
+}
+
 export interface ProgressOptions {
   /** Monotonic milliseconds; performance.now by default. */
   now?: () => number;
@@ -101,11 +107,16 @@ export interface ProgressOptions {
 /** `\r` to column 0, the line, then erase whatever a longer previous line left behind. */
 const CLEAR_LINE = "\r\x1b[K";
 
-/** Draws formatProgress in place on a terminal, at most once per minIntervalMs. */
+/**
+ * Draws the scan phase (files found so far), then formatProgress, in place on a terminal, at
+ * most once per minIntervalMs.
+ */
 export class ProgressDisplay {
   #write: (text: string) => void;
   #now: () => number;
   #minInterval: number;
+  /** Files found by the scan so far; undefined until the scan reports. */
+  #seen?: number;
   #totals?: ProgressTotals;
   #done: ProgressDone = { files: 0, bytes: 0 };
   #startedAt = 0;
@@ -120,14 +131,25 @@ export class ProgressDisplay {
     this.#minInterval = opts.minIntervalMs ?? 200;
   }
 
+  /** The scan found `files` so far (RunDeps.onScan); redrawn unless too recent. */
+  scanned(files: number): void {
+    if (this.#totals || this.#finished) return;
+    this.#seen = files;
+    if (this.#now() - this.#lastDraw >= this.#minInterval) this.#draw();
+  }
+
   /** The plan is known (RunDeps.onPlan). Nothing is drawn when there is nothing to upload. */
   start(totals: ProgressTotals): void {
     this.#totals = totals;
     this.#startedAt = this.#now();
     if (totals.files > 0) this.#draw();
+    else this.#clear();
   }
 
-  /** A file finished (RunDeps.onProgress); redraws unless the last redraw was too recent. */
+  /**
+   * Files finished and bytes sent so far (RunDeps.onProgress: as bytes go, and after each
+   * file); redraws unless the last redraw was too recent.
+   */
   update(done: ProgressDone): void {
     this.#done = done;
     if (!this.#totals || this.#finished) return;
@@ -136,33 +158,45 @@ export class ProgressDisplay {
 
   /** Writes a log line (with its own newline) above the progress line. */
   log(line: string): void {
-    if (this.#shown) this.#write(CLEAR_LINE);
+    const shown = this.#shown;
+    this.#clear();
     this.#write(line);
-    this.#shown = false;
-    if (this.#totals && !this.#finished && this.#totals.files > 0) this.#draw(false);
+    if (shown || this.#uploading()) this.#draw(false);
   }
 
-  /** Draws the final state and ends the line; later calls do nothing. */
+  /** Draws the final state and ends the line (a scan line is erased); later calls do nothing. */
   finish(): void {
     if (this.#finished) return;
-    if (this.#shown || (this.#totals && this.#done.files > 0)) {
+    if (this.#uploading() && (this.#shown || this.#done.files > 0)) {
       this.#draw();
       this.#write("\n");
-    }
-    this.#shown = false;
+      this.#shown = false;
+    } else this.#clear();
     this.#finished = true;
   }
 
+  #uploading(): boolean {
+    return this.#totals !== undefined && !this.#finished && this.#totals.files > 0;
+  }
+
+  #clear(): void {
+    if (this.#shown) this.#write(CLEAR_LINE);
+    this.#shown = false;
+  }
+
   #draw(count = true): void {
-    if (!this.#totals) return;
+    if (this.#finished) return;
     const now = this.#now();
-    this.#write(
-      CLEAR_LINE + formatProgress({
+    let line: string;
+    if (this.#totals) {
+      line = formatProgress({
         done: this.#done,
         totals: this.#totals,
         elapsedMs: now - this.#startedAt,
-      }),
-    );
+      });
+    } else if (this.#seen !== undefined) line = formatScan(this.#seen);
+    else return;
+    this.#write(CLEAR_LINE + line);
     this.#shown = true;
     if (count) this.#lastDraw = now;
   }

@@ -162,3 +162,45 @@ Deno.test("ProgressDisplay: log lines before the plan pass straight through", ()
   p.finish();
   assert.deepEqual(out, ["Starting\n"]);
 });
+
+Deno.test("ProgressDisplay: the scan phase shows the files found, then gives way", () => {
+  const { p, out, advance } = harness();
+  p.scanned(120);
+  advance(50);
+  p.scanned(300); // too soon: not drawn
+  advance(200);
+  p.scanned(5_000);
+  assert.deepEqual(out, [
+    "\r\x1b[KScanning: 120 files found",
+    "\r\x1b[KScanning: 5,000 files found",
+  ]);
+  p.log("line\n");
+  assert.deepEqual(out.slice(2), ["\r\x1b[K", "line\n", "\r\x1b[KScanning: 5,000 files found"]);
+  advance(250);
+  p.start({ files: 2, bytes: 2 * MiB });
+  assert.equal(out.at(-1), "\r\x1b[KUploading 0/2 files, 0 B of 2.0 MiB (0%)");
+  p.scanned(6_000); // the scan is over: ignored
+  assert.doesNotMatch(out.at(-1)!, /Scanning/);
+});
+
+Deno.test("ProgressDisplay: bytes sent inside a file move the line before any file is done", () => {
+  const { p, out, advance } = harness();
+  p.start({ files: 2, bytes: 400 * MiB });
+  for (let sent = 8; sent <= 64; sent += 8) {
+    advance(250);
+    p.update({ files: 0, bytes: sent * MiB });
+  }
+  assert.ok(
+    out.at(-1)!.startsWith("\r\x1b[KUploading 0/2 files, 64.0 MiB of 400 MiB (16%), 32.0 MiB/s"),
+    out.at(-1),
+  );
+});
+
+Deno.test("ProgressDisplay: a scan with nothing to upload leaves no line behind", () => {
+  const { p, out } = harness();
+  p.scanned(10);
+  p.start({ files: 0, bytes: 0 });
+  p.log("done\n");
+  p.finish();
+  assert.deepEqual(out, ["\r\x1b[KScanning: 10 files found", "\r\x1b[K", "done\n"]);
+});

@@ -5,9 +5,10 @@ import { formatRestoreReport, restoreReportJson, runRestore } from "../lib/resto
 import { createStderrLogger } from "../lib/adapters/stderr_logger.ts";
 import { openContext, systemClock } from "./context.ts";
 import { stdout } from "./output.ts";
+import { type LogFlags, logLevelOf, quietOption, verboseOption } from "./log_options.ts";
 import { CONFIG_HELP, isoTime } from "./options.ts";
 
-interface RestoreFlags {
+interface RestoreFlags extends LogFlags {
   config?: string;
   to: string;
   at?: Date;
@@ -19,8 +20,9 @@ interface RestoreFlags {
 }
 
 async function restore(flags: RestoreFlags): Promise<Outcome> {
-  const logger = createStderrLogger();
+  const logger = createStderrLogger(logLevelOf(flags));
   const { config, store } = openContext(flags.config, logger);
+  logger.setLevel(logLevelOf(flags, config.log));
   const { report, outcome } = await runRestore(config, { store, logger }, {
     to: flags.to,
     at: flags.at ?? systemClock.now(),
@@ -47,5 +49,7 @@ export function defineRestore(program: Command, done: (o: Outcome) => void): voi
     .option("--overwrite", "replace files that exist under --to")
     .option("--dry-run", "list what would be restored (version, date); write nothing")
     .option("--json", "print JSON")
+    .addOption(verboseOption())
+    .addOption(quietOption())
     .action(async (flags) => done(await restore(flags)));
 }

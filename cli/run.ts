@@ -12,14 +12,17 @@ import { hostname, openContext, signalOnInterrupt, systemClock } from "./context
 import { ProgressDisplay, totalsFromPlan } from "./progress.ts";
 import { stderr, stdout } from "./output.ts";
 import { CONFIG_HELP } from "./options.ts";
+import { type LogFlags, logLevelOf, quietOption, verboseOption } from "./log_options.ts";
+import { parseRate, rateError } from "../lib/config/rate.ts";
 
-interface RunFlags {
+interface RunFlags extends LogFlags {
   config?: string;
   dryRun?: boolean;
   json?: boolean;
   notify: boolean;
   concurrency?: number;
   checksum?: boolean;
+  bwlimit?: number;
 }
 
 function concurrency(value: string): number {
@@ -27,6 +30,12 @@ function concurrency(value: string): number {
   if (!Number.isInteger(n) || n < 1 || n > 256) {
     throw new InvalidArgumentError("must be an integer from 1 to 256");
   }
+  return n;
+}
+
+function bwlimit(value: string): number {
+  const n = parseRate(value);
+  if (n === undefined) throw new InvalidArgumentError(rateError(value));
   return n;
 }
 
@@ -42,13 +51,20 @@ async function snsNotifier(
 }
 
 async function run(flags: RunFlags): Promise<Outcome> {
-  // A progress line only for a person watching: stderr is a terminal and the report is text.
-  const progress = !flags.json && Deno.stderr.isTerminal()
+  // A progress line only for a person watching: stderr is a terminal, the report is text, no -q.
+  const progress = !flags.json && !flags.quiet && Deno.stderr.isTerminal()
     ? new ProgressDisplay(stderr)
     : undefined;
-  const logger = createStderrLogger("info", progress && ((line) => progress.log(line)));
+  const logger = createStderrLogger(
+    logLevelOf(flags),
+    progress && ((line) => progress.log(line)),
+  );
   const signal = signalOnInterrupt();
-  const { config, env, store } = openContext(flags.config, logger, signal);
+  const { config, env, store } = openContext(flags.config, logger, signal, {
+    bwlimit: flags.bwlimit,
+  });
+  const level = logLevelOf(flags, config.log);
+  logger.setLevel(level);
   const dryRun = flags.dryRun ?? false;
   const reporting = flags.notify && !dryRun; // a dry run sends nothing: no report, no ping
   const topic = config.aws.snsTopicArn;
@@ -62,6 +78,7 @@ async function run(flags: RunFlags): Promise<Outcome> {
     logger,
     host,
     signal,
+    onScan: progress && ((files) => progress.scanned(files)),
     onPlan: progress && ((plan) => progress.start(totalsFromPlan(plan))),
     onProgress: progress && ((done) => progress.update(done)),
     acquireLock: () => acquireLock(config.stateDir, host),
@@ -74,6 +91,7 @@ async function run(flags: RunFlags): Promise<Outcome> {
     dryRun,
     checksum: flags.checksum ?? false,
     concurrency: flags.concurrency ?? config.concurrency,
+    verbose: level === "verbose",
   });
   progress?.finish();
   stdout(flags.json ? reportJson(summary) + "\n" : formatReport(summary));
@@ -89,5 +107,12 @@ export function defineRun(program: Command, done: (o: Outcome) => void): void {
     .option("--no-notify", "do not publish the report to SNS")
     .option("--concurrency <n>", "files uploaded in parallel (default: config, 16)", concurrency)
     .option("--checksum", "hash every file instead of trusting size and timestamps")
+    .option(
+      "--bwlimit <rate>",
+      "bytes per second for all uploads together, K/M/G suffix, e.g. 10M (default: config)",
+      bwlimit,
+    )
+    .addOption(verboseOption())
+    .addOption(quietOption())
     .action(async (flags) => done(await run(flags)));
 }

@@ -7,9 +7,10 @@ import { SqliteStateStore } from "../lib/adapters/sqlite_state.ts";
 import { createStderrLogger } from "../lib/adapters/stderr_logger.ts";
 import { openContext } from "./context.ts";
 import { stdout } from "./output.ts";
+import { type LogFlags, logLevelOf, quietOption, verboseOption } from "./log_options.ts";
 import { CONFIG_HELP } from "./options.ts";
 
-interface VerifyFlags {
+interface VerifyFlags extends LogFlags {
   config?: string;
   category?: string;
   compare?: boolean;
@@ -19,8 +20,9 @@ interface VerifyFlags {
 }
 
 async function verify(flags: VerifyFlags): Promise<Outcome> {
-  const logger = createStderrLogger("warning");
+  const logger = createStderrLogger(logLevelOf(flags));
   const { config, store } = openContext(flags.config, logger);
+  logger.setLevel(logLevelOf(flags, config.log));
   if (!flags.compare && !flags.deep && !flags.download) {
     const listings = await listCategories(config, store, flags.category);
     stdout(flags.json ? listingJson(listings) + "\n" : formatListing(listings));
@@ -54,5 +56,7 @@ export function defineVerify(program: Command, done: (o: Outcome) => void): void
     .option("--deep", "with --compare: check content (SHA-256 recorded at upload, ETag)")
     .option("--download", "with --deep: also download and hash every object")
     .option("--json", "print JSON")
+    .addOption(verboseOption())
+    .addOption(quietOption())
     .action(async (flags) => done(await verify(flags)));
 }

@@ -9,6 +9,7 @@ import {
   DEFAULT_IDLE_TIMEOUT_MS,
   RequestCounter,
 } from "./http_transport.ts";
+import { TokenBucket } from "./token_bucket.ts";
 
 type Env = Record<string, string | undefined>;
 
@@ -116,7 +117,15 @@ export function buildUserAgentOnce<
 /** An S3 client that counts the HTTP requests it sends, by operation, retries included. */
 export type CountingS3Client = S3Client & { requestCounts(): Record<string, number> };
 
-export function createS3Client(aws: AwsConfig, env: Env): CountingS3Client {
+/**
+ * `bwlimit`: bytes per second for every request body together (see token_bucket.ts); absent or
+ * 0: no limit.
+ */
+export function createS3Client(
+  aws: AwsConfig,
+  env: Env,
+  opts: { bwlimit?: number } = {},
+): CountingS3Client {
   const endpoint = resolveEndpoints(aws, env).s3;
   const idleMs = idleTimeoutMs(env);
   const client = buildUserAgentOnce(
@@ -131,6 +140,7 @@ export function createS3Client(aws: AwsConfig, env: Env): CountingS3Client {
     }),
   );
   const counter = new RequestCounter();
-  attachTransport(client, counter, idleMs);
+  const limiter = opts.bwlimit ? new TokenBucket(opts.bwlimit) : undefined;
+  attachTransport(client, counter, idleMs, limiter);
   return Object.assign(client, { requestCounts: () => counter.snapshot() });
 }

@@ -1,13 +1,14 @@
 /**
- * The optional heartbeat (`[notify] ping_url`), healthchecks.io style: a GET on `<url>` after a
- * successful run and on `<url>/fail` after a failed one. A monitor that stops hearing the ping
- * raises the alarm for a run that never happened (the machine was off, cron broke), which no
- * report sent by the run itself can do.
+ * The optional heartbeat (`[notify] ping_url`), healthchecks.io's protocol: a GET on
+ * `<url>/start` when a run begins, on `<url>` after a successful run and on `<url>/fail` after
+ * a failed one. A monitor that stops hearing the ping raises the alarm for a run that never
+ * happened (the machine was off, cron broke), and one that heard a start and no end for a run
+ * that hung or was killed: no report sent by the run itself can do either.
  *
  * Never throws: a heartbeat that cannot be delivered returns a reason for the log and does not
  * change the run's exit code (the monitor notices the missing ping by itself).
  */
-import type { Heartbeat } from "../core/ports.ts";
+import type { Heartbeat, HeartbeatEvent } from "../core/ports.ts";
 
 export const HEARTBEAT_TIMEOUT_MS = 10_000;
 
@@ -19,10 +20,10 @@ export interface HeartbeatOptions {
   signal?: AbortSignal;
 }
 
-/** `<url>` on success, `<url>/fail` on failure; a query string stays at the end. Pure. */
-export function heartbeatUrl(base: string, ok: boolean): string {
+/** `<url>/start`, `<url>` on success, `<url>/fail`; a query string stays at the end. Pure. */
+export function heartbeatUrl(base: string, event: HeartbeatEvent): string {
   const url = new URL(base);
-  if (!ok) url.pathname = `${url.pathname.replace(/\/+$/, "")}/fail`;
+  if (event !== "success") url.pathname = `${url.pathname.replace(/\/+$/, "")}/${event}`;
   return url.href;
 }
 
@@ -42,12 +43,12 @@ export function redactUrl(url: string): string {
  */
 export async function sendHeartbeat(
   base: string,
-  ok: boolean,
+  event: HeartbeatEvent,
   opts: HeartbeatOptions = {},
 ): Promise<string | undefined> {
   let url: string;
   try {
-    url = heartbeatUrl(base, ok);
+    url = heartbeatUrl(base, event);
   } catch {
     return `heartbeat URL is not a valid URL`;
   }
@@ -79,8 +80,8 @@ export async function sendHeartbeat(
 /** The Heartbeat port over sendHeartbeat: a ping that was not delivered throws its reason. */
 export function httpHeartbeat(base: string, opts: HeartbeatOptions = {}): Heartbeat {
   return {
-    async ping(ok: boolean) {
-      const why = await sendHeartbeat(base, ok, opts);
+    async ping(event: HeartbeatEvent) {
+      const why = await sendHeartbeat(base, event, opts);
       if (why) throw new Error(why);
     },
   };

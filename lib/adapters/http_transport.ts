@@ -15,14 +15,15 @@
  * The SDK's own socketTimeout cannot do this under Deno: a socket's idle timer there restarts on
  * reads only, not on writes (measured: a 32 MiB upload that was progressing at 4 MiB/s was cut
  * at 2 s), so an upload would be timed from its first byte.
+ * Bodies go out in pieces (paced_body.ts), paced by --bwlimit when set; time spent waiting on
+ * the limit is our own doing, not a stall, and does not count toward the idle timeout.
  */
-import { Readable, Transform, type Writable } from "node:stream";
-import { Buffer } from "node:buffer";
+import { Readable, Transform } from "node:stream";
+import type { TokenBucket } from "./token_bucket.ts";
+import { watchedBody } from "./paced_body.ts";
 
 export const CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
-/** A body in memory is handed to the socket in pieces of this size, so progress is seen. */
-const PIECE = 64 * 1024;
 
 /** What the handler sees of the SDK's HttpRequest (the rest is passed through untouched). */
 interface HttpRequestLike {
@@ -37,6 +38,8 @@ interface HttpResponseLike {
 
 interface HandlerOptions {
   abortSignal?: AbortSignal;
+  /** Set by S3Store#send (the SDK hands send()'s options to the handler): see BodyWatch.sent. */
+  onBodySent?: (bytes: number) => void;
   [k: string]: unknown;
 }
 
@@ -72,58 +75,6 @@ export function timeoutError(ms: number): Error {
   );
 }
 
-/**
- * A stream body seen through a pass-through that cuts it into pieces and reports each piece the
- * socket takes (a file read in 1 MiB chunks, or one 8 MiB chunk, would show no progress for
- * seconds on a slow link). The SDK pipes a body into the request and a pipe does not pass
- * errors on, so an error of the body (a file that shrank) destroys the request it is piped
- * into, as the body itself would.
- */
-function watchedStream(body: Readable, progress: () => void): Readable {
-  let target: Writable | undefined;
-  const out = new Transform({
-    transform(chunk: Uint8Array, _enc, cb) {
-      for (let off = 0; off < chunk.length; off += PIECE) {
-        this.push(chunk.subarray(off, Math.min(off + PIECE, chunk.length)));
-      }
-      cb();
-    },
-  });
-  const pipe = out.pipe.bind(out);
-  out.pipe = (<T extends NodeJS.WritableStream>(dest: T, opts?: { end?: boolean }) => {
-    target = dest as unknown as Writable;
-    const piped = pipe(dest, opts);
-    out.on("data", progress); // only once piped: a listener alone would start the flow
-    return piped;
-  }) as typeof out.pipe;
-  out.on("error", (err) => target?.destroy(err));
-  body.on("error", (err) => out.destroy(err));
-  return body.pipe(out);
-}
-
-/** Bytes in memory as a stream of pieces, each reported as the socket takes it. */
-function piecewise(bytes: Uint8Array, progress: () => void): Readable {
-  let off = 0;
-  return new Readable({
-    read() {
-      progress();
-      if (off >= bytes.length) {
-        this.push(null);
-        return;
-      }
-      const end = Math.min(off + PIECE, bytes.length);
-      this.push(Buffer.from(bytes.buffer, bytes.byteOffset + off, end - off));
-      off = end;
-    },
-  });
-}
-
-function watchedBody(body: unknown, progress: () => void): unknown {
-  if (body instanceof Readable) return watchedStream(body, progress);
-  if (body instanceof Uint8Array && body.length > PIECE) return piecewise(body, progress);
-  return body; // small: one write, within the socket's buffer at once
-}
-
 /** Counts attempts by operation. */
 export class RequestCounter {
   readonly #counts: Record<string, number> = {};
@@ -141,13 +92,20 @@ export class GuardedHandler implements RequestHandlerLike {
   readonly #inner: RequestHandlerLike;
   readonly #idleMs: number;
   readonly #counter: RequestCounter;
+  readonly #limiter?: TokenBucket;
   /** The operation of each request, noted by a middleware just before the handler runs. */
   readonly ops = new WeakMap<object, string>();
 
-  constructor(inner: RequestHandlerLike, counter: RequestCounter, idleMs: number) {
+  constructor(
+    inner: RequestHandlerLike,
+    counter: RequestCounter,
+    idleMs: number,
+    limiter?: TokenBucket,
+  ) {
     this.#inner = inner;
     this.#counter = counter;
     this.#idleMs = idleMs;
+    this.#limiter = limiter;
   }
 
   get metadata(): unknown {
@@ -163,9 +121,10 @@ export class GuardedHandler implements RequestHandlerLike {
     return this.#inner.httpHandlerConfigs?.() ?? {};
   }
 
-  async handle(request: unknown, options: HandlerOptions = {}): Promise<{
+  async handle(request: unknown, handlerOptions: HandlerOptions = {}): Promise<{
     response: HttpResponseLike;
   }> {
+    const { onBodySent, ...options } = handlerOptions;
     const outer = options.abortSignal;
     // An attempt the caller had already given up on is never sent: not counted.
     if (!outer?.aborted) this.#counter.add(this.ops.get(request as object) ?? "Other");
@@ -179,7 +138,12 @@ export class GuardedHandler implements RequestHandlerLike {
     const stop = () => clearTimeout(timer);
     const req = request as HttpRequestLike;
     const sent = Object.assign(Object.create(Object.getPrototypeOf(req)), req, {
-      body: watchedBody(req.body, progress),
+      body: watchedBody(req.body, {
+        progress,
+        pause: stop,
+        sent: onBodySent,
+        limiter: this.#limiter,
+      }),
     });
     const signal = outer ? AbortSignal.any([outer, stalled.signal]) : stalled.signal;
     progress();
@@ -242,9 +206,10 @@ export function attachTransport(
   client: ClientLike,
   counter: RequestCounter,
   idleMs: number,
+  limiter?: TokenBucket,
 ): GuardedHandler {
   const config = client.config as { requestHandler: RequestHandlerLike };
-  const guard = new GuardedHandler(config.requestHandler, counter, idleMs);
+  const guard = new GuardedHandler(config.requestHandler, counter, idleMs, limiter);
   config.requestHandler = guard;
   (client.middlewareStack as StackAdd).add(
     (next, context) => (args) => {

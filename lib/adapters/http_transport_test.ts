@@ -72,10 +72,10 @@ async function server(
   return s;
 }
 
-function client(endpoint: string, idleSeconds: number) {
+function client(endpoint: string, idleSeconds: number, bwlimit?: number) {
   const c = createS3Client({ s3Endpoint: endpoint, region: "us-east-1", forcePathStyle: true }, {
     S3BACKUP_IDLE_TIMEOUT: String(idleSeconds),
-  });
+  }, { bwlimit });
   (c.config as unknown as { credentials: () => Promise<object> }).credentials = () =>
     Promise.resolve({ accessKeyId: "a", secretAccessKey: "b" });
   return c;
@@ -215,6 +215,66 @@ Deno.test("transport: retries after 503 SlowDown are counted one by one", opts, 
     await throttling.close();
   }
 });
+
+Deno.test(
+  "transport: --bwlimit is shared by concurrent bodies; waiting on it is not a stall",
+  opts,
+  async () => {
+    const KiB = 1024;
+    const fast = await server((socket) => socket.end(ok()));
+    // 256 KiB/s for three 192 KiB bodies at once (bytes, a stream, a small body): ~2 s in all,
+    // each piece waiting up to ~0.75 s for its turn, longer than the 0.3 s idle timeout.
+    const s3 = client(fast.endpoint, 0.3, 256 * KiB);
+    try {
+      const sent: number[] = [];
+      const t0 = performance.now();
+      await Promise.all([
+        s3.send(
+          new PutObjectCommand({ Bucket: "b", Key: "bytes", Body: new Uint8Array(192 * KiB) }),
+          { onBodySent: (n: number) => sent.push(n) } as object,
+        ),
+        s3.send(
+          new PutObjectCommand({
+            Bucket: "b",
+            Key: "stream",
+            Body: Readable.from([new Uint8Array(96 * KiB), new Uint8Array(96 * KiB)]),
+            ContentLength: 192 * KiB,
+          }),
+        ),
+        ...[0, 1, 2].map((i) =>
+          s3.send(
+            new PutObjectCommand({
+              Bucket: "b",
+              Key: `small-${i}`,
+              Body: new Uint8Array(64 * KiB),
+            }),
+          )
+        ),
+      ]);
+      const secs = (performance.now() - t0) / 1000;
+      // (576 KiB - 64 KiB of burst) / 256 KiB/s = 2 s.
+      assert.ok(secs > 1.8 && secs < 4, `${secs.toFixed(2)} s for 576 KiB at 256 KiB/s`);
+      assert.deepEqual(s3.requestCounts(), { PutObject: 5 }, "no attempt timed out");
+      assert.deepEqual(sent, [64 * KiB, 128 * KiB, 192 * KiB], "bytes reported as they went");
+    } finally {
+      s3.destroy();
+      await fast.close();
+    }
+    // Without a limit the same bodies take a blink.
+    const free = await server((socket) => socket.end(ok()));
+    const unlimited = client(free.endpoint, 5);
+    try {
+      const t0 = performance.now();
+      await unlimited.send(
+        new PutObjectCommand({ Bucket: "b", Key: "bytes", Body: new Uint8Array(576 * KiB) }),
+      );
+      assert.ok(performance.now() - t0 < 1000);
+    } finally {
+      unlimited.destroy();
+      await free.close();
+    }
+  },
+);
 
 Deno.test("idleTimeoutMs: 60 s, or $S3BACKUP_IDLE_TIMEOUT seconds; nonsense is a config error", () => {
   assert.equal(idleTimeoutMs({}), DEFAULT_IDLE_TIMEOUT_MS);

@@ -4,7 +4,7 @@
  * (file names) are escaped, so a hostile name cannot forge log lines. Written by hand: the
  * format is one line, and a logging library cost ~1 MB of code loaded at every start.
  */
-import type { Logger } from "../core/ports.ts";
+import type { Logger, LogLevel } from "../core/ports.ts";
 import { oneLine } from "../backup/report.ts";
 import { redactUserinfo } from "../core/redact.ts";
 
@@ -31,8 +31,8 @@ export type Level = "debug" | "info" | "warning" | "error";
 const BUFFER_BYTES = 64 * 1024;
 
 /**
- * stderr, written in blocks: a no-change run of 100,000 files logs 100,000 "skipping" lines, and
- * one write syscall per line was a measurable share of the run. Lines are gathered up to 64 KiB
+ * stderr, written in blocks: a verbose no-change run of 100,000 files logs 100,000 "skipping"
+ * lines, and one write syscall per line was a measurable share of the run. Lines are gathered up to 64 KiB
  * and written then, or 100 ms after the first pending one, or at once for a warning or an error,
  * or at exit (`unload` also runs on Deno.exit).
  */
@@ -77,24 +77,35 @@ export function bufferedStderr(
   };
 }
 
+/** The lowest record level each log level shows; verbose adds Logger.verbose's INFO records. */
+const LOWEST: Record<LogLevel, Level> = { quiet: "warning", normal: "info", verbose: "debug" };
 const RANK: Record<Level, number> = { debug: 0, info: 1, warning: 2, error: 3 };
 
-/** The Logger port: the Python format over a buffered stderr, from `level` up. */
+/** The Logger port over stderr, whose level can be set once the config is read (`log = …`). */
+export interface StderrLogger extends Logger {
+  setLevel(level: LogLevel): void;
+}
+
+/** The Logger port: the Python format over a buffered stderr, at `level` (default "normal"). */
 export function createStderrLogger(
-  level: Level = "info",
+  level: LogLevel = "normal",
   write?: (line: string) => void,
-): Logger {
+): StderrLogger {
   const out = write ? { write, flush: () => {} } : bufferedStderr();
-  const lowest = RANK[level];
+  let current = level;
   const emit = (recordLevel: Level, message: string) => {
-    if (RANK[recordLevel] < lowest) return;
+    if (RANK[recordLevel] < RANK[LOWEST[current]]) return;
     out.write(formatLine(recordLevel, redactUserinfo(message))); // an endpoint's credentials never get out
     if (RANK[recordLevel] > RANK.info) out.flush();
   };
   return {
     debug: (m) => emit("debug", m),
     info: (m) => emit("info", m),
+    verbose: (m) => {
+      if (current === "verbose") emit("info", m);
+    },
     warn: (m) => emit("warning", m),
     error: (m) => emit("error", m),
+    setLevel: (l) => (current = l),
   };
 }

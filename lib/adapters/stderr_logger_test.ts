@@ -3,29 +3,43 @@ import { asctime, bufferedStderr, createStderrLogger } from "./stderr_logger.ts"
 
 const LINE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - (DEBUG|INFO|WARNING|ERROR) - (.*)\n$/;
 
-Deno.test("createStderrLogger writes Python's format, one line per record, from its level up", () => {
-  const lines: string[] = [];
-  const log = createStderrLogger("info", (l) => lines.push(l));
-  log.debug("not shown");
-  log.info("File a.pdf already up to date in acme-docs, skipping.");
-  log.warn("careful");
-  log.error("Error uploading b.pdf: boom");
-  assert.deepEqual(lines.map((l) => LINE.exec(l)?.slice(1)), [
-    ["INFO", "File a.pdf already up to date in acme-docs, skipping."],
-    ["WARNING", "careful"],
-    ["ERROR", "Error uploading b.pdf: boom"],
+Deno.test("createStderrLogger: quiet, normal and verbose levels; setLevel changes it", () => {
+  const shown = (level: "quiet" | "normal" | "verbose") => {
+    const lines: string[] = [];
+    const log = createStderrLogger(level, (l) => lines.push(l));
+    log.debug("debug");
+    log.info("Uploading a.pdf to acme-docs...");
+    log.verbose("File a.pdf already up to date in acme-docs, skipping.");
+    log.warn("careful");
+    log.error("Error uploading b.pdf: boom");
+    return lines.map((l) => LINE.exec(l)?.slice(1).join(" "));
+  };
+  assert.deepEqual(shown("quiet"), ["WARNING careful", "ERROR Error uploading b.pdf: boom"]);
+  assert.deepEqual(shown("normal"), [
+    "INFO Uploading a.pdf to acme-docs...",
+    "WARNING careful",
+    "ERROR Error uploading b.pdf: boom",
   ]);
-  const quiet: string[] = [];
-  const errorsOnly = createStderrLogger("error", (l) => quiet.push(l));
-  errorsOnly.info("no");
-  errorsOnly.warn("no");
-  errorsOnly.error("yes");
-  assert.equal(quiet.length, 1);
+  assert.deepEqual(shown("verbose"), [
+    "DEBUG debug",
+    "INFO Uploading a.pdf to acme-docs...",
+    // The original script's line, with its INFO level.
+    "INFO File a.pdf already up to date in acme-docs, skipping.",
+    "WARNING careful",
+    "ERROR Error uploading b.pdf: boom",
+  ]);
+  const lines: string[] = [];
+  const log = createStderrLogger("normal", (l) => lines.push(l));
+  log.setLevel("quiet");
+  log.info("no");
+  log.setLevel("verbose");
+  log.verbose("yes");
+  assert.deepEqual(lines.map((l) => LINE.exec(l)?.[2]), ["yes"]);
 });
 
 Deno.test("createStderrLogger escapes line breaks and control characters in messages", () => {
   const lines: string[] = [];
-  const log = createStderrLogger("debug", (l) => lines.push(l));
+  const log = createStderrLogger("verbose", (l) => lines.push(l));
   log.info("Uploading evil\n2026-01-01 00:00:00,000 - INFO - forged\r.txt\x1b[31m to b...");
   assert.equal(lines.length, 1);
   assert.match(lines[0], LINE);

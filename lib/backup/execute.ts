@@ -20,6 +20,8 @@ export interface ExecuteResult {
   failures: PathFailure[];
   /** Files planned for upload that were not started because the run was interrupted. */
   notStarted: number;
+  /** What was uploaded, as s3://bucket/key, in the plan's order (the report lists them). */
+  uploadedKeys: string[];
 }
 
 export interface ExecuteDeps {
@@ -27,7 +29,10 @@ export interface ExecuteDeps {
   state: StateStore;
   clock: Clock;
   logger: Logger;
-  /** Called after each file finishes (progress display). */
+  /**
+   * Files finished and bytes sent so far (the progress display): after each file, and as the
+   * bytes of the files in flight go.
+   */
   onProgress?: (done: { files: number; bytes: number }) => void;
 }
 
@@ -80,9 +85,14 @@ function assertUnchanged(f: LocalFile): void {
 }
 
 /** Uploads one file and records it clean. Throws with a reason on failure. */
-async function uploadOne(item: PlanItem, deps: ExecuteDeps): Promise<void> {
+async function uploadOne(
+  item: PlanItem,
+  deps: ExecuteDeps,
+  onProgress?: (sentBytes: number) => void,
+): Promise<void> {
   const f = item.file;
   const request = (source: UploadSource) => ({
+    onProgress,
     bucket: item.bucket,
     key: item.key,
     source,
@@ -126,6 +136,7 @@ export async function executePlan(
     bytesUploaded: 0,
     failures: [],
     notStarted: 0,
+    uploadedKeys: [],
   };
   const uploads: PlanItem[] = [];
   for (const item of plan.items) {
@@ -133,28 +144,45 @@ export async function executePlan(
       uploads.push(item);
       continue;
     }
-    deps.logger.info(`File ${item.file.relPath} already up to date in ${item.bucket}, skipping.`);
+    deps.logger.verbose(
+      `File ${item.file.relPath} already up to date in ${item.bucket}, skipping.`,
+    );
     if (item.refreshState && item.sha256) recordClean(deps, item, item.sha256);
     result.skipped++;
   }
   // Each upload's outcome by index, summed once the pool is done: a total updated across an
   // await in the pool would be read before and written after other uploads finished.
   const outcomes: Array<{ bytes: number } | { failure: PathFailure } | undefined> = [];
+  // For the progress line only (never the report): files done, and bytes sent, counting the
+  // part of each file in flight that went out already. Each update is one synchronous step.
   let progressFiles = 0;
-  let progressBytes = 0;
+  let finishedBytes = 0;
+  let inFlightBytes = 0;
+  const inFlight = new Map<number, number>();
+  const report = () =>
+    deps.onProgress?.({ files: progressFiles, bytes: finishedBytes + inFlightBytes });
+  const sentOf = (i: number) =>
+    deps.onProgress &&
+    ((sent: number) => {
+      inFlightBytes += sent - (inFlight.get(i) ?? 0);
+      inFlight.set(i, sent);
+      report();
+    });
   await forEachPool(uploads, concurrency, async (item, i) => {
     deps.logger.info(`Uploading ${item.file.relPath} to ${item.bucket}...`);
     try {
-      await uploadOne(item, deps);
+      await uploadOne(item, deps, sentOf(i));
       outcomes[i] = { bytes: item.file.size };
-      progressBytes += item.file.size;
+      finishedBytes += item.file.size;
     } catch (err) {
       const reason = signal?.aborted ? `interrupted (${describeError(err)})` : describeError(err);
       deps.logger.error(`Error uploading ${item.file.relPath}: ${reason}`);
       outcomes[i] = { failure: { path: item.file.relPath, error: reason } };
     }
+    inFlightBytes -= inFlight.get(i) ?? 0;
+    inFlight.delete(i);
     progressFiles++;
-    deps.onProgress?.({ files: progressFiles, bytes: progressBytes });
+    report();
   }, signal);
   for (let i = 0; i < uploads.length; i++) {
     const o = outcomes[i];
@@ -163,6 +191,7 @@ export async function executePlan(
     else {
       result.uploaded++;
       result.bytesUploaded += o.bytes;
+      result.uploadedKeys.push(`s3://${uploads[i].bucket}/${uploads[i].key}`);
     }
   }
   deps.state.flush();

@@ -1,6 +1,7 @@
 /**
  * The one reporting step: the run's report to SNS, then the heartbeat, each outcome kept for
- * the stdout report and the exit code (a report that reached nobody is a failure).
+ * the stdout report and the exit code (a report that reached nobody is a failure); and the
+ * heartbeat's start ping at the beginning of a run, through the same port.
  */
 import type { Heartbeat, Logger, Notifier } from "../core/ports.ts";
 import type { NotificationOutcome, Summary } from "../core/types.ts";
@@ -24,6 +25,17 @@ async function attempt(send: () => Promise<void>): Promise<NotificationOutcome> 
 }
 
 /**
+ * The heartbeat's start ping (healthchecks.io `<url>/start`): a monitor that hears a start and
+ * no end within its grace time reports a run that hung or was killed. Never rejects: a start
+ * ping that was not delivered is a warning, and the end's ping still says how the run went.
+ */
+export async function pingStart(channels: Channels, logger: Logger): Promise<void> {
+  if (!channels.heartbeat) return;
+  const out = await attempt(() => channels.heartbeat!.ping("start"));
+  if (!out.sent) logger.warn(`Heartbeat start ping not sent: ${out.error}`);
+}
+
+/**
  * Sends the report. SNS carries the summary as it stands; the heartbeat says whether the run
  * (SNS included) went well. `ping: false` when another run holds the lock: that run pings.
  */
@@ -42,7 +54,7 @@ export async function sendReport(
   }
   if (heartbeat && ping) {
     const ok = outcomeWord(summary) === "OK" && out.sns?.sent !== false;
-    out.heartbeat = await attempt(() => heartbeat.ping(ok));
+    out.heartbeat = await attempt(() => heartbeat.ping(ok ? "success" : "fail"));
     if (!out.heartbeat.sent) logger.error(`Heartbeat not sent: ${out.heartbeat.error}`);
   }
   return out;

@@ -23,6 +23,7 @@ function logger(): Logger & { lines: string[] } {
     lines,
     debug: (m) => lines.push(`DEBUG ${m}`),
     info: (m) => lines.push(`INFO ${m}`),
+    verbose: (m) => lines.push(`INFO ${m}`),
     warn: (m) => lines.push(`WARNING ${m}`),
     error: (m) => lines.push(`ERROR ${m}`),
   };

@@ -154,6 +154,7 @@ export async function buildPlan(
   const plan: Plan = {
     items: [],
     skipped: 0,
+    skippedByBucket: new Map(),
     excluded: [...scan.excluded],
     unmatched: [],
     failed: [...scan.failed],
@@ -180,10 +181,12 @@ export async function buildPlan(
     input.state.prefetch?.(batch.map((r) => stateKey(r.category.bucket, r.key)));
     for (const d of decideBatch(batch, files, sizeOf, rowOf, input.checksum)) {
       if (d.decision.kind === "skip") {
-        deps.logger.info(
+        deps.logger.verbose(
           `File ${d.file.relPath} already up to date in ${d.category.bucket}, skipping.`,
         );
         plan.skipped++;
+        const { bucket } = d.category;
+        plan.skippedByBucket.set(bucket, (plan.skippedByBucket.get(bucket) ?? 0) + 1);
         continue;
       }
       const item = planItem(d.file, d.category, d.key, d.decision.reason);

@@ -79,7 +79,10 @@ async function plan(
       checksum: false,
       concurrency: 4,
       listings: Promise.resolve(listingsOf ? listingsOf(listed) : listed),
-    }, { store: new MemoryStore(), logger: { debug: log, info: log, warn: log, error: log } });
+    }, {
+      store: new MemoryStore(),
+      logger: { debug: log, info: log, verbose: log, warn: log, error: log },
+    });
     return { p, lines };
   } finally {
     Deno.removeSync(root, { recursive: true });
@@ -103,6 +106,7 @@ Deno.test("buildPlan: each file lands in one place; fast-path skips are counted 
     { path: "notes.md", size: 1, row: "none", remoteSize: "none" },
   ]);
   assert.equal(p.skipped, 2);
+  assert.deepEqual(p.skippedByBucket, new Map([["pics", 1], ["docs", 1]]));
   assert.deepEqual(lines, [
     "File same.jpg already up to date in pics, skipping.",
     "File same.txt already up to date in docs, skipping.",

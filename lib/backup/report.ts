@@ -103,6 +103,27 @@ function notificationLines(s: Summary): string[] {
   return lines;
 }
 
+/** The report names at most this many uploaded files, then says how many more there were. */
+export const LISTED_UPLOADS_MAX = 50;
+
+/** The first LISTED_UPLOADS_MAX uploaded files, and how many were left out. */
+export function listedUploads(s: Summary): { listed: string[]; omitted: number } {
+  const all = s.uploadedFiles ?? [];
+  const listed = all.slice(0, LISTED_UPLOADS_MAX);
+  return { listed, omitted: all.length - listed.length };
+}
+
+/** "What changed last night": the uploaded files, the first 50, as s3://bucket/key. */
+function uploadedLines(s: Summary): string[] {
+  const { listed, omitted } = listedUploads(s);
+  if (listed.length === 0) return [];
+  return [
+    `Uploaded (${s.uploadedFiles!.length}):`,
+    ...listed.map((k) => `  ${oneLine(k)}`),
+    ...(omitted > 0 ? [`  ... and ${omitted} more`] : []),
+  ];
+}
+
 function warningLines(s: Summary): string[] {
   const w = s.warnings ?? [];
   return w.length > 0 ? ["Warnings:", ...w.map((line) => `  ${oneLine(line)}`)] : [];
@@ -113,6 +134,7 @@ export function formatReport(s: Summary): string {
   const lines = summaryLines(s);
   lines.push(...warningLines(s));
   if (s.failures.length > 0) lines.push("Errors:", ...failureLines(s));
+  lines.push(...uploadedLines(s));
   if (s.wouldUpload) {
     lines.push(
       `Would upload (${s.wouldUpload.length}):`,
@@ -146,6 +168,12 @@ export function reportJson(s: Summary): string {
     failures: s.failures,
     warnings: s.warnings ?? [],
     state_rebuilt: s.stateRebuilt ?? false,
+    ...(s.uploadedFiles
+      ? {
+        uploaded_files: listedUploads(s).listed,
+        uploaded_files_omitted: listedUploads(s).omitted,
+      }
+      : {}),
     ...(s.wouldUpload ? { would_upload: s.wouldUpload } : {}),
     ...(s.bytesToUpload !== undefined ? { bytes_to_upload: s.bytesToUpload } : {}),
     ...(s.fatal ? { fatal: s.fatal } : {}),
@@ -179,9 +207,12 @@ export function snsSubject(s: Summary): string {
 
 const utf8 = new TextEncoder();
 
-/** SNS body: the report; the error list is cut to fit 256 KiB, saying how many were cut. */
+/**
+ * SNS body: the report (the uploaded files listed up to LISTED_UPLOADS_MAX); the error list is
+ * cut to fit 256 KiB, saying how many were cut.
+ */
 export function snsMessage(s: Summary, maxBytes = SNS_MESSAGE_MAX_BYTES): string {
-  const head = [...summaryLines(s), ...warningLines(s)].join("\n") + "\n";
+  const head = [...summaryLines(s), ...warningLines(s), ...uploadedLines(s)].join("\n") + "\n";
   const failures = failureLines(s);
   if (failures.length === 0) return head;
   const reserve = 200; // room for the "... cut" line

@@ -272,3 +272,35 @@ Deno.test("formatReport: where the report went, and why not", () => {
   // The SNS message cannot know its own fate: no such line in it.
   assert.doesNotMatch(snsMessage(summary({ notifications: { sns: { sent: true } } })), /SNS/);
 });
+
+Deno.test("the uploaded files: listed up to 50 in text, JSON and SNS, then a count", () => {
+  const keys = (n: number) => Array.from({ length: n }, (_, i) => `s3://docs/report-${i}.pdf`);
+  const few = summary({ uploaded: 2, uploadedFiles: keys(2) });
+  assert.ok(
+    formatReport(few).includes(
+      "Uploaded (2):\n  s3://docs/report-0.pdf\n  s3://docs/report-1.pdf\n",
+    ),
+    formatReport(few),
+  );
+  assert.ok(!formatReport(few).includes("more"));
+  const fewJson = JSON.parse(reportJson(few));
+  assert.deepEqual(fewJson.uploaded_files, keys(2));
+  assert.equal(fewJson.uploaded_files_omitted, 0);
+
+  const many = summary({ uploaded: 120, uploadedFiles: keys(120) });
+  for (const text of [formatReport(many), snsMessage(many)]) {
+    const lines = text.split("\n");
+    const at = lines.indexOf(`Uploaded (120):`);
+    assert.ok(at > 0, text);
+    assert.deepEqual(lines.slice(at + 1, at + 51), keys(50).map((k) => `  ${k}`));
+    assert.equal(lines[at + 51], "  ... and 70 more");
+  }
+  const json = JSON.parse(reportJson(many));
+  assert.deepEqual(json.uploaded_files, keys(50));
+  assert.equal(json.uploaded_files_omitted, 70);
+  // A file name cannot break the list into two lines.
+  const evil = summary({ uploaded: 1, uploadedFiles: ["s3://docs/a\nFiles uploaded: 9"] });
+  assert.ok(formatReport(evil).includes("  s3://docs/a\\nFiles uploaded: 9\n"));
+  // Nothing uploaded: no list at all.
+  assert.ok(!formatReport(summary({ uploaded: 0, uploadedFiles: [] })).includes("Uploaded ("));
+});

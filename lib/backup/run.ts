@@ -22,13 +22,15 @@ import { prepareUploads } from "./open_uploads.ts";
 import { executePlan, type ExecuteResult } from "./execute.ts";
 import { writeManifests } from "./manifest.ts";
 import { type DryRunResult, type RunFacts, summarize, withNotifications } from "./summary.ts";
-import { type Channels, sendReport } from "./notify.ts";
+import { type Channels, pingStart, sendReport } from "./notify.ts";
 import { plural } from "./report.ts";
 
 export interface RunOptions {
   dryRun: boolean;
   checksum: boolean;
   concurrency: number;
+  /** The log has a line per skipped file (-v), so it needs no line counting them. */
+  verbose?: boolean;
 }
 
 export interface RunDeps extends Channels {
@@ -39,6 +41,8 @@ export interface RunDeps extends Channels {
   acquireLock(): Lock;
   openState(): StateStore;
   signal?: AbortSignal;
+  /** Files found so far while the tree is walked (the progress line). */
+  onScan?: (files: number) => void;
   onPlan?: (plan: Plan) => void;
   onProgress?: (done: { files: number; bytes: number }) => void;
 }
@@ -60,7 +64,7 @@ async function planRun(
 ): Promise<Plan> {
   // Listing first: the requests travel while the tree is walked.
   const listings = startListings(deps.store, config.categories, config.keyPrefix);
-  const scan = await scanTreeAsync(config.source, config.exclude, [config.stateDir]);
+  const scan = await scanTreeAsync(config.source, config.exclude, [config.stateDir], deps.onScan);
   return await buildPlan({
     listings,
     scan,
@@ -101,7 +105,7 @@ function dryRun(plan: Plan, logger: Logger): DryRunResult {
   const uploads = plan.items.filter((i) => i.action === "upload");
   for (const item of plan.items) {
     if (item.action === "skip") {
-      logger.info(`File ${item.file.relPath} already up to date in ${item.bucket}, skipping.`);
+      logger.verbose(`File ${item.file.relPath} already up to date in ${item.bucket}, skipping.`);
     } else logger.info(`Would upload ${item.file.relPath} to ${item.bucket}`);
   }
   return {
@@ -109,6 +113,23 @@ function dryRun(plan: Plan, logger: Logger): DryRunResult {
     wouldUpload: uploads.map((i) => `s3://${i.bucket}/${i.key}`),
     bytesToUpload: uploads.reduce((n, i) => n + i.file.size, 0),
   };
+}
+
+/**
+ * The log's one line for the files found unchanged (instead of one line each, -v):
+ * `Skipped 20,000 unchanged files: 15,000 in acme-docs, 5,000 in acme-photos.` Undefined: none.
+ */
+export function skippedLine(plan: Pick<Plan, "skippedByBucket" | "items">): string | undefined {
+  const byBucket = new Map(plan.skippedByBucket);
+  for (const item of plan.items) {
+    if (item.action === "skip") byBucket.set(item.bucket, (byBucket.get(item.bucket) ?? 0) + 1);
+  }
+  const total = [...byBucket.values()].reduce((a, b) => a + b, 0);
+  if (total === 0) return undefined;
+  const n = (x: number) => x.toLocaleString("en-US");
+  const each = [...byBucket].sort(([a], [b]) => a.localeCompare(b))
+    .map(([bucket, count]) => `${n(count)} in ${bucket}`);
+  return `Skipped ${n(total)} unchanged ${total === 1 ? "file" : "files"}: ${each.join(", ")}.`;
 }
 
 /** Uploads the plan, then writes the manifests (not after an interruption). */
@@ -152,15 +173,20 @@ export async function runBackup(
     endedAt: deps.clock.now(),
     requests: deps.store.requestCounts(),
     interrupted: deps.signal?.aborted ?? false,
+    unwatched: !opts.dryRun && !config.aws.snsTopicArn && !config.notify.pingUrl,
   });
   deps.logger.info(`Starting incremental backup from directory: ${config.source}`);
   let lock: Lock | undefined;
   let state: StateStore | undefined;
   let summary: Summary;
   let fatal: unknown;
+  let started: Promise<void> | undefined;
   try {
     checkSource(config.source);
     lock = deps.acquireLock();
+    // Once the lock is ours (a run locked out must not restart another run's timer); the monitor
+    // then notices a run that hangs or is killed. Sent while the run goes on.
+    started = pingStart(deps, deps.logger);
     state = deps.openState();
     const plan = await planRun(config, deps, state, opts);
     const unlistable = bucketFailures(plan, new Set(config.categories.map((c) => c.bucket)));
@@ -170,6 +196,8 @@ export async function runBackup(
     const result = opts.dryRun
       ? dryRun(plan, deps.logger)
       : await execute(plan, config, deps, state, opts);
+    const skipped = opts.verbose ? undefined : skippedLine(plan);
+    if (skipped) deps.logger.info(skipped);
     const done = { plan, bucketFailures: unlistable, result };
     if (!opts.dryRun) state.recordRun?.(summarize({ ...facts(), ...done }));
     // Asked after recordRun, which may be what meets a damaged state.
@@ -182,6 +210,7 @@ export async function runBackup(
     fatal = err;
     summary = summarize({ ...facts(), fatal: describeError(err) });
     deps.logger.error(`Backup failed: ${summary.fatal}`);
+    for (const w of summary.warnings ?? []) deps.logger.warn(w);
   } finally {
     try {
       state?.close();
@@ -189,6 +218,7 @@ export async function runBackup(
       lock?.release();
     }
   }
+  await started; // the end's ping after the start's, never before it
   const sent = await sendReport(summary, deps, deps.logger, !(fatal instanceof LockHeldError));
   summary = withNotifications(summary, sent);
   return { summary, outcome: outcomeOf(summary, fatal, deps.signal) };

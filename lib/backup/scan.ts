@@ -92,18 +92,21 @@ const SLICE_MS = 4;
 
 /**
  * scanTree, giving the event loop a turn every few milliseconds, so that requests started
- * before it (the bucket listings) go out and come back while the tree is walked.
+ * before it (the bucket listings) go out and come back while the tree is walked. `onSeen`
+ * hears the number of files found so far at each turn (the progress line).
  */
 export async function scanTreeAsync(
   source: string,
   exclude: string[],
   ownDirs: string[] = [],
+  onSeen?: (files: number) => void,
 ): Promise<ScanResult> {
   const walk = walkTree(source, exclude, ownDirs);
   let sliceStart = performance.now();
   let step = walk.next();
   while (!step.done) {
     if (performance.now() - sliceStart >= SLICE_MS) {
+      onSeen?.(step.value);
       await new Promise((resolve) => setTimeout(resolve, 0));
       sliceStart = performance.now();
     }
@@ -112,12 +115,12 @@ export async function scanTreeAsync(
   return step.value;
 }
 
-/** The walk itself, pausing (yield) after each folder. */
+/** The walk itself, pausing (yield: the files found so far) after each folder. */
 function* walkTree(
   source: string,
   exclude: string[],
   ownDirs: string[],
-): Generator<void, ScanResult> {
+): Generator<number, ScanResult> {
   checkSource(source);
   const own = new Set(ownDirs.map((d) => d.replace(/\/+$/, "")));
   const isExcluded = createExcluder(exclude);
@@ -200,7 +203,7 @@ function* walkTree(
         st.dev,
       );
     }
-    yield;
+    yield out.files.length;
   }
   out.files.sort();
   return out;

@@ -29,7 +29,13 @@ export interface RunFacts {
   state?: StateHealth;
   /** Why the run could not start or finish (missing source, held lock, no bucket listable). */
   fatal?: string;
+  /** Neither an SNS topic nor a ping URL is configured: nobody hears of a failure. */
+  unwatched?: boolean;
 }
+
+/** The warning of a run that reports to nobody (SNS topic and ping URL both unset). */
+export const UNWATCHED_WARNING = "No SNS topic and no ping URL are configured: nobody will be " +
+  "told when a run fails (set aws.sns_topic_arn or notify.ping_url)";
 
 /** What the local state's health means for the report: warnings, and a failure to save. */
 export function stateNotes(h: StateHealth | undefined): {
@@ -103,9 +109,10 @@ export function summarize(f: RunFacts): Summary {
     durationMs: f.endedAt.getTime() - f.startedAt.getTime(),
     requests: f.requests,
     failures,
-    warnings: notes.warnings,
+    warnings: f.unwatched ? [UNWATCHED_WARNING, ...notes.warnings] : notes.warnings,
     stateRebuilt: notes.rebuilt,
     ...(f.fatal !== undefined ? { fatal: f.fatal } : {}),
+    ...(executed ? { uploadedFiles: executed.uploadedKeys } : {}),
     ...(dry ? { wouldUpload: dry.wouldUpload, bytesToUpload: dry.bytesToUpload } : {}),
     notifications: {},
   };

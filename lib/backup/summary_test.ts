@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { stateNotes, summarize, withNotifications } from "./summary.ts";
+import { stateNotes, summarize, UNWATCHED_WARNING, withNotifications } from "./summary.ts";
 import type { Plan } from "../core/types.ts";
 
 Deno.test("stateNotes: what the report says for each state problem", () => {
@@ -39,6 +39,7 @@ function plan(over: Partial<Plan> = {}): Plan {
   return {
     items: [],
     skipped: 0,
+    skippedByBucket: new Map(),
     excluded: ["x.tmp"],
     unmatched: [],
     failed: [{ path: "bad.txt", error: "permission denied" }],
@@ -78,6 +79,7 @@ Deno.test("summarize: counts, failures from every step, and a status that agrees
           bytesUploaded: 30,
           failures: [{ path: "c", error: "x" }],
           notStarted: 0,
+          uploadedKeys: ["s3://b/a", "s3://b/b", "s3://b/d"],
         },
       },
       status: "FAILED",
@@ -88,7 +90,14 @@ Deno.test("summarize: counts, failures from every step, and a status that agrees
       f: {
         ...facts,
         plan: plan({ failed: [] }),
-        result: { uploaded: 1, skipped: 0, bytesUploaded: 1, failures: [], notStarted: 0 },
+        result: {
+          uploaded: 1,
+          skipped: 0,
+          bytesUploaded: 1,
+          failures: [],
+          notStarted: 0,
+          uploadedKeys: ["s3://b/a"],
+        },
       },
       status: "OK",
       errors: 0,
@@ -99,7 +108,14 @@ Deno.test("summarize: counts, failures from every step, and a status that agrees
         ...facts,
         interrupted: true,
         plan: plan({ failed: [] }),
-        result: { uploaded: 1, skipped: 0, bytesUploaded: 1, failures: [], notStarted: 4 },
+        result: {
+          uploaded: 1,
+          skipped: 0,
+          bytesUploaded: 1,
+          failures: [],
+          notStarted: 4,
+          uploadedKeys: ["s3://b/a"],
+        },
       },
       status: "INTERRUPTED",
       errors: 1,
@@ -115,7 +131,14 @@ Deno.test("summarize: counts, failures from every step, and a status that agrees
       f: {
         ...facts,
         plan: plan({ failed: [] }),
-        result: { uploaded: 1, skipped: 0, bytesUploaded: 1, failures: [], notStarted: 0 },
+        result: {
+          uploaded: 1,
+          skipped: 0,
+          bytesUploaded: 1,
+          failures: [],
+          notStarted: 0,
+          uploadedKeys: ["s3://b/a"],
+        },
         state: { file: "/s/state.db", saveError: "no space left on device", unsaved: 1 },
       },
       status: "FAILED",
@@ -130,6 +153,7 @@ Deno.test("summarize: counts, failures from every step, and a status that agrees
     if (!c.f.fatal) assert.equal(s.errors, s.failures.length, c.name);
   }
   const s = summarize(cases[0].f);
+  assert.deepEqual(s.uploadedFiles, ["s3://b/a", "s3://b/b", "s3://b/d"]);
   assert.deepEqual([s.uploaded, s.skipped, s.bytesUploaded, s.excluded, s.hashed], [
     3,
     7,
@@ -158,4 +182,12 @@ Deno.test("withNotifications: a report that reached nobody makes an OK run FAILE
   assert.equal(withNotifications(ok, { heartbeat: { sent: false, error: "x" } }).status, "FAILED");
   const interrupted = summarize({ ...facts, interrupted: true });
   assert.equal(withNotifications(interrupted, { sns: { sent: false } }).status, "INTERRUPTED");
+});
+
+Deno.test("summarize: a run that reports to nobody warns so, first, in the report", () => {
+  const watched = summarize({ ...facts, plan: plan({ failed: [] }) });
+  assert.deepEqual(watched.warnings, []);
+  const unwatched = summarize({ ...facts, unwatched: true, fatal: "S3 unreachable" });
+  assert.deepEqual(unwatched.warnings, [UNWATCHED_WARNING]);
+  assert.match(UNWATCHED_WARNING, /nobody will be told when a run fails/);
 });

@@ -23,6 +23,8 @@ import {
 } from "./schema.ts";
 import { INFRA_TABLE, type InfraConfig, infraFromToml } from "./infra.ts";
 import { isValidBucketName } from "./buckets.ts";
+import { rate } from "./rate.ts";
+import type { LogLevel } from "../core/ports.ts";
 
 export { isHttpUrl } from "./schema.ts";
 export { isValidBucketName };
@@ -56,6 +58,8 @@ export const DOCUMENT = table({
   exclude: v.optional(strList(), []),
   unmatched: v.optional(text()),
   concurrency: v.optional(int(1, 256), DEFAULT_CONCURRENCY),
+  log: v.optional(oneOf(["quiet", "normal", "verbose"] as const)),
+  bwlimit: v.optional(rate()),
   aws: optionalTable({
     region: v.optional(text()),
     endpoint: v.optional(httpUrl()),
@@ -101,6 +105,10 @@ export interface Config {
   /** A category name, or "skip". */
   unmatched: string;
   concurrency: number;
+  /** `log`: how much a command logs unless -v/-q says; undefined: "normal". */
+  log?: LogLevel;
+  /** `bwlimit`: bytes per second for all uploads together; undefined or 0: no limit. */
+  bwlimit?: number;
   aws: AwsConfig;
   categories: Category[];
   restore: ConfigDocument["restore"];
@@ -164,6 +172,8 @@ export function configFromToml(doc: unknown, baseDir: string, path?: string): Co
     exclude: d.exclude,
     unmatched,
     concurrency: d.concurrency,
+    log: d.log,
+    bwlimit: d.bwlimit,
     aws: {
       region: aws.region,
       s3Endpoint: aws.s3_endpoint ?? aws.endpoint,

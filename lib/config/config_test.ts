@@ -56,6 +56,8 @@ Deno.test("parseConfigText: the SPEC example, paths relative to the file's folde
     exclude: ["**/.git/**", "**/*.tmp"],
     unmatched: "documents",
     concurrency: 8,
+    log: undefined,
+    bwlimit: undefined,
     aws: {
       region: "eu-south-1",
       s3Endpoint: undefined,
@@ -90,6 +92,37 @@ Deno.test("parseConfigText: the SPEC example, paths relative to the file's folde
   assert.equal(r.route("dumps/x.SQL.GZ")?.bucket, "acme-backup-database");
   assert.equal(r.route("meeting_notes.txt")?.bucket, "acme-backup-documents");
   assert.equal(r.route("unknown.xyz")?.bucket, "acme-backup-documents");
+});
+
+Deno.test("parseConfigText: log and bwlimit (SPEC), each wrong value naming its key", () => {
+  const c = parseConfigText(`log = "verbose"\nbwlimit = "10M"\n${MINIMAL}`, PATH);
+  assert.equal(c.log, "verbose");
+  assert.equal(c.bwlimit, 10 * 1024 * 1024);
+  assert.equal(parseConfigText(`bwlimit = 1048576\n${MINIMAL}`, PATH).bwlimit, 1048576);
+  assert.equal(parseConfigText(`bwlimit = "off"\n${MINIMAL}`, PATH).bwlimit, 0);
+  const error = (line: string) => {
+    try {
+      parseConfigText(`${line}\n${MINIMAL}`, PATH);
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      return err.message;
+    }
+    assert.fail(`${line} was accepted`);
+  };
+  assert.match(error(`log = "debug"`), /'log' must be quiet, normal or verbose, got 'debug'/);
+  assert.match(error(`bwlimit = "fast"`), /'bwlimit' = 'fast' is not a rate/);
+  assert.match(error(`bwlimit = "10"`), /'bwlimit' = '10' is below the minimum of 1K/);
+});
+
+Deno.test("configFromEnv: the original script's drop-in logs verbosely, as it did", () => {
+  const env = {
+    SOURCE_DIR: "/srv",
+    S3_BUCKET_DOCUMENTS: "d-docs",
+    S3_BUCKET_PHOTOS: "d-pics",
+    S3_BUCKET_DATABASE: "d-db",
+    HOME: "/home/x",
+  };
+  assert.equal(configFromEnv(env, "/").log, "verbose");
 });
 
 Deno.test("parseConfigText: a relative config path resolves against the working directory", () => {

@@ -32,6 +32,8 @@ export function configFromEnv(env: Record<string, string | undefined>, cwd: stri
     source: env.SOURCE_DIR,
     state_dir: stateDir,
     unmatched: "documents",
+    // The script logged one line per skipped file: its drop-in replacement does too.
+    log: "verbose",
     aws: env.SNS_TOPIC_ARN ? { sns_topic_arn: env.SNS_TOPIC_ARN } : {},
     categories: {
       documents: { bucket: env.S3_BUCKET_DOCUMENTS, extensions: LEGACY_EXTENSIONS.documents },

@@ -20,6 +20,11 @@ exclude = ["**/.git/**", "**/node_modules/**", "**/*.tmp", "**/*.swp"]
 unmatched = "documents"
 # Files uploaded in parallel.
 concurrency = 16
+# Log "quiet" (warnings and errors), "normal" (uploads, one line for the skipped files) or
+# "verbose" (a line per skipped file too); -q / -v win.
+# log = "normal"
+# Bytes per second for all uploads together (K, M, G suffixes); --bwlimit wins.
+# bwlimit = "10M"
 
 [aws]
 region = "eu-south-1"

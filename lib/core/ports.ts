@@ -2,9 +2,14 @@
 import type { Readable } from "node:stream";
 import type { RemoteObject, StateRow } from "./types.ts";
 
+/** How much a command logs: warnings and errors only (-q), the default, or per-file detail (-v). */
+export type LogLevel = "quiet" | "normal" | "verbose";
+
 export interface Logger {
   debug(message: string): void;
   info(message: string): void;
+  /** An INFO record shown only at the verbose level: per-file detail (one line per skipped file). */
+  verbose(message: string): void;
   warn(message: string): void;
   error(message: string): void;
 }
@@ -22,9 +27,12 @@ export interface Lock {
   release(): void;
 }
 
-/** A healthchecks.io-style monitor: a ping on success or on failure; throws when not delivered. */
+/** What a heartbeat ping says: a run began, or how it ended (healthchecks.io's protocol). */
+export type HeartbeatEvent = "start" | "success" | "fail";
+
+/** A healthchecks.io-style monitor: a ping at the start and at the end; throws when not delivered. */
 export interface Heartbeat {
-  ping(ok: boolean): Promise<void>;
+  ping(event: HeartbeatEvent): Promise<void>;
 }
 
 /**
@@ -50,6 +58,11 @@ export interface PutRequest {
   source: UploadSource;
   contentType: string;
   metadata: Record<string, string>;
+  /**
+   * Hears how many bytes of this upload were sent so far, as they go (the progress line); the
+   * figure drops back when a request is retried, and it says nothing of S3 having kept them.
+   */
+  onProgress?: (sentBytes: number) => void;
 }
 
 export interface PutResult {

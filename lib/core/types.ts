@@ -72,6 +72,8 @@ export interface Plan {
   items: PlanItem[];
   /** Files skipped from their metadata alone (logged when decided; not kept as items). */
   skipped: number;
+  /** The same files, counted per bucket (the log's one line for the skipped files). */
+  skippedByBucket: Map<string, number>;
   excluded: string[];
   unmatched: string[];
   failed: PathFailure[];
@@ -117,6 +119,8 @@ export interface Summary {
   warnings?: string[];
   /** The local state was found damaged, moved aside and rebuilt this run. */
   stateRebuilt?: boolean;
+  /** What was uploaded, as s3://bucket/key, in the plan's order (the report lists the first). */
+  uploadedFiles?: string[];
   /** Dry run: what a real run would upload, as s3://bucket/key. */
   wouldUpload?: string[];
   /** Dry run: the bytes a real run would upload. */

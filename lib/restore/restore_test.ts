@@ -9,7 +9,7 @@ import { encodeManifest, putManifest } from "../core/manifest.ts";
 import { manifestKey } from "../core/layout.ts";
 import type { Logger } from "../core/ports.ts";
 
-const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+const quiet: Logger = { debug() {}, info() {}, verbose() {}, warn() {}, error() {} };
 const config = configFromToml({
   source: "/src",
   state_dir: "/state",

@@ -15,8 +15,14 @@ export interface SentCommand {
   input: any;
 }
 
+/** The options the store passed to send() (the SDK hands them to the HTTP handler). */
+export interface SendOptions {
+  abortSignal?: AbortSignal;
+  onBodySent?: (bytes: number) => void;
+}
+
 // deno-lint-ignore no-explicit-any
-export type Handler = (input: any, callIndex: number) => unknown;
+export type Handler = (input: any, callIndex: number, options: SendOptions) => unknown;
 
 export class FakeSdkClient {
   readonly sent: SentCommand[] = [];
@@ -34,7 +40,7 @@ export class FakeSdkClient {
     return this;
   }
 
-  async send(command: { input: unknown }): Promise<unknown> {
+  async send(command: { input: unknown }, options: SendOptions = {}): Promise<unknown> {
     const name = command.constructor.name;
     this.sent.push({ name, input: command.input });
     const n = this.#calls.get(name) ?? 0;
@@ -46,7 +52,7 @@ export class FakeSdkClient {
       this.#attempts[op] = (this.#attempts[op] ?? 0) + (meta?.attempts ?? 1);
     let out: unknown;
     try {
-      out = await handler(command.input, n);
+      out = await handler(command.input, n, options);
     } catch (err) {
       count((err as { $metadata?: { attempts?: number } })?.$metadata);
       throw err;

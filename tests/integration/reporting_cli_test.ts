@@ -101,7 +101,11 @@ Deno.test(
       assert.equal(json.notifications.sns.sent, true);
       assert.equal(json.notifications.heartbeat.sent, false);
       assert.match(json.notifications.heartbeat.error, /HTTP 500/);
-      assert.deepEqual(down.hits, ["/ping/abc"], "a successful backup pings success");
+      assert.deepEqual(
+        down.hits,
+        ["/ping/abc/start", "/ping/abc"],
+        "a successful backup pings its start, then success",
+      );
 
       const ok = await runCli(["run", "-c", config(up.url), "--json"], { env: aws.env });
       assert.equal(ok.code, 0, ok.stderr);

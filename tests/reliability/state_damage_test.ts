@@ -61,6 +61,8 @@ async function withRig(
       source: src,
       stateDir: state,
       endpoint: aws.endpoint,
+      // A topic: else every run would warn that nobody hears of a failure (its own warning).
+      topicArn: aws.topicArn,
       buckets: BUCKETS,
       concurrency: 8,
     }),

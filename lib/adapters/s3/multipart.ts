@@ -23,7 +23,11 @@ export const ABORT_AFTER_SIGNAL_MS = 3000;
 /** What a multipart upload needs of its store. */
 export interface MultipartContext {
   /** Sends a command under a signal (S3Store's #send; the SDK retries byte bodies). */
-  send<T>(command: unknown, signal: AbortSignal | undefined): Promise<T>;
+  send<T>(
+    command: unknown,
+    signal: AbortSignal | undefined,
+    onBodySent?: (bytes: number) => void,
+  ): Promise<T>;
   /** The store's signal (SIGINT/SIGTERM). */
   signal?: AbortSignal;
   partConcurrency: number;
@@ -55,6 +59,16 @@ export async function putMultipart(
   const uploadId = created.UploadId!;
   const ranges = partRanges(source.size, partSize);
   const done: Array<{ PartNumber: number; ETag?: string }> = [];
+  // Bytes sent per part (its latest attempt), and their sum: O(1) per piece, however many parts.
+  const partSent = new Array<number>(ranges.length).fill(0);
+  let sent = 0;
+  const onPartSent = (i: number) =>
+    req.onProgress &&
+    ((bytes: number) => {
+      sent += bytes - partSent[i];
+      partSent[i] = bytes;
+      req.onProgress!(sent);
+    });
   try {
     // Journaled before the first part: a kill -9 from here on leaves an id the next run aborts.
     ctx.journal?.addOpenUpload({ bucket: req.bucket, key: req.key, uploadId });
@@ -74,6 +88,7 @@ export async function putMultipart(
             ContentMD5: md5Base64(bytes),
           }),
           signal, // SIGINT/SIGTERM: parts in flight are cut off, then the upload is aborted below
+          onPartSent(i),
         );
         done[i] = { PartNumber: i + 1, ETag: out.ETag };
       } finally {

@@ -113,10 +113,19 @@ export class S3Store implements ObjectStore {
    * Sends a command under `signal`. It rejects as soon as the signal aborts, even while the SDK
    * waits out a retry's backoff (up to seconds under throttling).
    */
-  async #send<T>(command: unknown, signal: AbortSignal | undefined): Promise<T> {
+  async #send<T>(
+    command: unknown,
+    signal: AbortSignal | undefined,
+    onBodySent?: (bytes: number) => void,
+  ): Promise<T> {
     if (signal?.aborted) throw abortReason(signal);
+    // The SDK hands these options to the request handler (http_transport.ts) of each attempt.
+    const options = {
+      ...(signal ? { abortSignal: signal } : {}),
+      ...(onBodySent ? { onBodySent } : {}),
+    };
     // deno-lint-ignore no-explicit-any
-    const sending = this.#client.send(command as any, signal ? { abortSignal: signal } : {});
+    const sending = this.#client.send(command as any, options);
     return await untilAborted(sending, signal) as T;
   }
 
@@ -159,6 +168,7 @@ export class S3Store implements ObjectStore {
           Metadata: req.metadata,
         }),
         this.#signal,
+        req.onProgress,
       );
       return { etag: etagOf(out.ETag), versionId: out.VersionId };
     } finally {
@@ -187,7 +197,7 @@ export class S3Store implements ObjectStore {
 
   #multipart(): MultipartContext {
     return {
-      send: (command, signal) => this.#send(command, signal),
+      send: (command, signal, onBodySent) => this.#send(command, signal, onBodySent),
       signal: this.#signal,
       partConcurrency: this.#partConcurrency,
       memory: this.#memory,

@@ -264,6 +264,33 @@ Deno.test("S3Store.put of content over one part: create, one UploadPart per part
   });
 });
 
+Deno.test("S3Store.put: onProgress hears the bytes sent as parts go, retries included", async () => {
+  const heard: number[] = [];
+  const fake = new FakeSdkClient({
+    PutObjectCommand: (input, _n, options) => {
+      options.onBodySent?.(input.ContentLength);
+      return { ETag: '"e"' };
+    },
+    CreateMultipartUploadCommand: () => ({ UploadId: "up-1" }),
+    UploadPartCommand: (input, _n, options) => {
+      const len = input.ContentLength;
+      options.onBodySent?.(2);
+      if (input.PartNumber === 2) options.onBodySent?.(0); // its attempt failed: sent again
+      options.onBodySent?.(len);
+      return { ETag: `"p${input.PartNumber}"` };
+    },
+    CompleteMultipartUploadCommand: () => ({ ETag: '"whole"' }),
+  });
+  const store = storeOver(fake, { partConcurrency: 1, minPartSize: 4 });
+  const req = putRequest(Buffer.from("0123456789")); // parts "0123" "4567" "89"
+  await store.put({ ...req, onProgress: (n) => heard.push(n) });
+  assert.deepEqual(heard, [2, 4, 6, 4, 8, 10, 10]);
+  heard.length = 0;
+  await store.put({ ...putRequest(Buffer.from("012")), onProgress: (n) => heard.push(n) });
+  assert.deepEqual(heard, [3], "a single PUT reports its body too");
+  await store.put(putRequest(Buffer.from("0123456789"))); // no listener: nothing breaks
+});
+
 Deno.test("S3Store.put: bodies held in memory stay within memoryBytes across uploads", async () => {
   const bytes = Buffer.from("0123456789abcdefghij"); // 5 parts of 4
   let held = 0;

@@ -29,6 +29,8 @@ export interface RunFacts {
   state?: StateHealth;
   /** Why the run could not start or finish (missing source, held lock, no bucket listable). */
   fatal?: string;
+  /** Buckets without versioning, or whose versioning could not be read (versioning.ts). */
+  versioningWarnings?: string[];
 }
 
 /** What the local state's health means for the report: warnings, and a failure to save. */
@@ -103,7 +105,7 @@ export function summarize(f: RunFacts): Summary {
     durationMs: f.endedAt.getTime() - f.startedAt.getTime(),
     requests: f.requests,
     failures,
-    warnings: notes.warnings,
+    warnings: [...notes.warnings, ...(f.versioningWarnings ?? [])],
     stateRebuilt: notes.rebuilt,
     ...(f.fatal !== undefined ? { fatal: f.fatal } : {}),
     ...(dry ? { wouldUpload: dry.wouldUpload, bytesToUpload: dry.bytesToUpload } : {}),

@@ -55,6 +55,6 @@ export function statusCheck(i: StatusInput): StatusResult {
     const latestAge = formatAge(i.now.getTime() - endOf(latest).getTime());
     text += `; the latest run ended ${latest.status} ${latestAge} ago (${counts(latest)})`;
   }
-  const perf = `age=${Math.max(0, Math.round(age / 1000))}s;${Math.round(i.maxAgeMs / 1000)}`;
+  const perf = `age=${Math.max(0, Math.floor(age / 1000))}s;${Math.round(i.maxAgeMs / 1000)}`;
   return { ok, line: `S3BACKUP ${ok ? "OK" : "WARNING"} - ${text} | ${perf}` };
 }

@@ -15,8 +15,11 @@ export function defineInit(program: Command, done: (o: Outcome) => void): void {
     .addOption(quietOption())
     .action((flags) => {
       const path = flags.config ?? "s3backup.toml";
-      writeStarterConfig(path, flags.bucketPrefix, flags.source ?? ".");
-      stdout(`Wrote ${path}. Next: review it, then 'deno task deploy-infra plan'.\n`);
+      const stateDir = writeStarterConfig(path, flags.bucketPrefix, flags.source ?? ".");
+      stdout(
+        `Wrote ${path} (state_dir = ${stateDir}). ` +
+          "Next: review it, then 'deno task deploy-infra plan'.\n",
+      );
       done("ok");
     });
 }

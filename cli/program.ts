@@ -7,6 +7,11 @@ import { defineRun } from "./run.ts";
 import { defineVerify } from "./verify.ts";
 import { defineRestore } from "./restore.ts";
 import { defineInit } from "./init.ts";
+import { defineHistory } from "./history.ts";
+import { defineStatus } from "./status.ts";
+import { defineSnapshots } from "./snapshots.ts";
+import { defineFleet } from "./fleet.ts";
+import { definePolicy } from "./policy.ts";
 import { stdout } from "./output.ts";
 import { addLogOptions } from "./log_options.ts";
 
@@ -22,6 +27,11 @@ export function buildProgram(done: (o: Outcome) => void): Command {
   defineVerify(program, done);
   defineRestore(program, done);
   defineInit(program, done);
+  defineHistory(program, done);
+  defineSnapshots(program, done);
+  defineStatus(program, done);
+  defineFleet(program, done);
+  definePolicy(program, done);
   program.command("completions")
     .description("print the shell completion script for bash, zsh or fish")
     .addArgument(new Argument("<shell>", "bash, zsh or fish").choices(SHELLS))

@@ -1,6 +1,9 @@
 /**
  * The run manifests: after the uploads, each bucket's manifest is written when its key set
- * changed since the last one written (a fingerprint in the local state says so).
+ * changed since the last one written (a fingerprint in the local state says so), when the run
+ * uploaded to the bucket, or when the last one is older than MANIFEST_REFRESH_MS. Each version
+ * of a manifest is then a restore point (`s3backup snapshots`), and its date says that the host
+ * still backs up (`s3backup fleet`), at the cost of at most one PUT per bucket a day.
  */
 import type { ObjectStore, StateStore } from "../core/ports.ts";
 import type { PathFailure, Plan } from "../core/types.ts";
@@ -12,6 +15,21 @@ import {
   readManifest,
 } from "../core/manifest.ts";
 import { manifestKey, objectKey } from "../core/layout.ts";
+
+/** A manifest older than this is written again (under a day: a nightly run always refreshes). */
+export const MANIFEST_REFRESH_MS = 20 * 60 * 60 * 1000;
+
+/** Whether a bucket's manifest must be written. Pure. */
+export function manifestDue(
+  last: { fingerprint?: string; writtenAt?: string },
+  fingerprint: string,
+  uploaded: boolean,
+  now: Date,
+): boolean {
+  if (uploaded || last.fingerprint !== fingerprint) return true;
+  const age = now.getTime() - new Date(last.writtenAt ?? "").getTime();
+  return !(age >= 0 && age < MANIFEST_REFRESH_MS); // unknown or future dates count as old
+}
 
 /**
  * Writes each bucket's manifest. Files under a path the scan could not see are not gone: their
@@ -25,6 +43,7 @@ export async function writeManifests(
   buckets: Iterable<string>,
   store: ObjectStore,
   state: StateStore,
+  now: Date,
 ): Promise<PathFailure[]> {
   const failures: PathFailure[] = [];
   const key = manifestKey(keyPrefix);
@@ -32,19 +51,23 @@ export async function writeManifests(
   const folders = unseen.filter((u) => u.endsWith("/"));
   const files = new Set(unseen.filter((u) => !u.endsWith("/")));
   const isUnseen = (k: string) => files.has(k) || folders.some((f) => k.startsWith(f));
+  const uploadedTo = new Set(plan.items.filter((i) => i.action === "upload").map((i) => i.bucket));
   for (const bucket of new Set(buckets)) {
     if (plan.unlistable.has(bucket)) continue;
     let keys = plan.present.get(bucket) ?? [];
     const name = `manifest:${bucket}:${key}`;
+    const writtenName = `manifest-written:${bucket}:${key}`;
     try {
       if (unseen.length > 0) {
         const kept = [...(await readManifest(store, bucket, key)) ?? []].filter(isUnseen);
         keys = kept.length > 0 ? [...keys, ...kept] : keys;
       }
       const fingerprint = manifestFingerprint(keys);
-      if (state.getMeta(name) === fingerprint) continue;
+      const last = { fingerprint: state.getMeta(name), writtenAt: state.getMeta(writtenName) };
+      if (!manifestDue(last, fingerprint, uploadedTo.has(bucket), now)) continue;
       await putManifest(store, bucket, key, encodeManifest(keys));
       state.setMeta(name, fingerprint);
+      state.setMeta(writtenName, now.toISOString());
     } catch (err) {
       failures.push({ path: `s3://${bucket}/${key}`, error: describeError(err) });
     }

@@ -21,6 +21,7 @@ import { buildPlan } from "./plan.ts";
 import { prepareUploads } from "./open_uploads.ts";
 import { executePlan, type ExecuteResult } from "./execute.ts";
 import { writeManifests } from "./manifest.ts";
+import { checkVersioning, versioningWarnings } from "./versioning.ts";
 import { type DryRunResult, type RunFacts, summarize, withNotifications } from "./summary.ts";
 import { type Channels, pingStart, sendReport } from "./notify.ts";
 import { plural } from "./report.ts";
@@ -144,7 +145,8 @@ async function execute(
   const result = await executePlan(plan, { ...deps, state }, opts.concurrency, deps.signal);
   if (deps.signal?.aborted) return result;
   const buckets = config.categories.map((c) => c.bucket);
-  for (const f of await writeManifests(plan, config.keyPrefix, buckets, deps.store, state)) {
+  const now = deps.clock.now();
+  for (const f of await writeManifests(plan, config.keyPrefix, buckets, deps.store, state, now)) {
     deps.logger.error(`Error writing the manifest of ${f.path}: ${f.error}`);
     result.failures.push(f);
   }
@@ -190,6 +192,8 @@ export async function runBackup(
     state = deps.openState();
     const plan = await planRun(config, deps, state, opts);
     const unlistable = bucketFailures(plan, new Set(config.categories.map((c) => c.bucket)));
+    const listable = config.categories.map((c) => c.bucket).filter((b) => !plan.unlistable.has(b));
+    const versioning = await checkVersioning(listable, deps.store, state, startedAt, !opts.dryRun);
     deps.onPlan?.(plan);
     for (const f of unlistable) deps.logger.error(`Error listing ${f.path}: ${f.error}`);
     for (const f of plan.failed) deps.logger.error(`Error uploading ${f.path}: ${f.error}`);
@@ -198,7 +202,12 @@ export async function runBackup(
       : await execute(plan, config, deps, state, opts);
     const skipped = opts.verbose ? undefined : skippedLine(plan);
     if (skipped) deps.logger.info(skipped);
-    const done = { plan, bucketFailures: unlistable, result };
+    const done = {
+      plan,
+      bucketFailures: unlistable,
+      result,
+      versioningWarnings: versioningWarnings(versioning),
+    };
     if (!opts.dryRun) state.recordRun?.(summarize({ ...facts(), ...done }));
     // Asked after recordRun, which may be what meets a damaged state.
     summary = summarize({ ...facts(), ...done, state: state.health?.() });
@@ -211,6 +220,8 @@ export async function runBackup(
     summary = summarize({ ...facts(), fatal: describeError(err) });
     deps.logger.error(`Backup failed: ${summary.fatal}`);
     for (const w of summary.warnings ?? []) deps.logger.warn(w);
+    // In the history too (s3backup history, status): a run that reached S3 and failed is news.
+    if (!opts.dryRun) state?.recordRun?.(summary);
   } finally {
     try {
       state?.close();

@@ -31,6 +31,8 @@ export interface RunFacts {
   fatal?: string;
   /** Neither an SNS topic nor a ping URL is configured: nobody hears of a failure. */
   unwatched?: boolean;
+  /** Buckets without versioning, or whose versioning could not be read (versioning.ts). */
+  versioningWarnings?: string[];
 }
 
 /** The warning of a run that reports to nobody (SNS topic and ping URL both unset). */
@@ -109,7 +111,11 @@ export function summarize(f: RunFacts): Summary {
     durationMs: f.endedAt.getTime() - f.startedAt.getTime(),
     requests: f.requests,
     failures,
-    warnings: f.unwatched ? [UNWATCHED_WARNING, ...notes.warnings] : notes.warnings,
+    warnings: [
+      ...(f.unwatched ? [UNWATCHED_WARNING] : []),
+      ...notes.warnings,
+      ...(f.versioningWarnings ?? []),
+    ],
     stateRebuilt: notes.rebuilt,
     ...(f.fatal !== undefined ? { fatal: f.fatal } : {}),
     ...(executed ? { uploadedFiles: executed.uploadedKeys } : {}),

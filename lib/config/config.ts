@@ -25,6 +25,7 @@ import { INFRA_TABLE, type InfraConfig, infraFromToml } from "./infra.ts";
 import { isValidBucketName } from "./buckets.ts";
 import { rate } from "./rate.ts";
 import type { LogLevel } from "../core/ports.ts";
+import { defaultStateDir, processStateEnv, type StateEnv } from "./state_dir.ts";
 
 export { isHttpUrl } from "./schema.ts";
 export { isValidBucketName };
@@ -149,8 +150,16 @@ function resolveFrom(baseDir: string, p: string): string {
   return isAbsolute(p) ? p : resolve(baseDir, p);
 }
 
-/** Validates a parsed TOML document; relative paths resolve against baseDir. Pure. */
-export function configFromToml(doc: unknown, baseDir: string, path?: string): Config {
+/**
+ * Validates a parsed TOML document; relative paths resolve against baseDir. Pure: the default
+ * state_dir depends on the file's place and on `env` (state_dir.ts).
+ */
+export function configFromToml(
+  doc: unknown,
+  baseDir: string,
+  path?: string,
+  env: StateEnv = {},
+): Config {
   const parsed = v.safeParse(DOCUMENT, doc);
   if (!parsed.success) throw new ConfigError(parsed.issues.map(formatIssue).join("; "));
   const d = parsed.output;
@@ -168,7 +177,7 @@ export function configFromToml(doc: unknown, baseDir: string, path?: string): Co
     path,
     source: resolveFrom(baseDir, d.source),
     keyPrefix: d.key_prefix.replace(/^\/+|\/+$/g, ""),
-    stateDir: resolveFrom(baseDir, d.state_dir ?? ".s3backup"),
+    stateDir: resolveFrom(baseDir, d.state_dir ?? defaultStateDir(path, env)),
     exclude: d.exclude,
     unmatched,
     concurrency: d.concurrency,
@@ -189,8 +198,15 @@ export function configFromToml(doc: unknown, baseDir: string, path?: string): Co
   };
 }
 
-/** Parses TOML text; syntax errors become ConfigErrors with the file, line and column. */
-export function parseConfigText(text: string, path: string): Config {
+/**
+ * Parses TOML text; syntax errors become ConfigErrors with the file, line and column. `env`
+ * (default: this process's) gives the default state_dir of a file outside /etc.
+ */
+export function parseConfigText(
+  text: string,
+  path: string,
+  env: StateEnv = processStateEnv(),
+): Config {
   let doc: unknown;
   try {
     doc = parseToml(text);
@@ -201,7 +217,7 @@ export function parseConfigText(text: string, path: string): Config {
     throw new ConfigError(`${path}: invalid TOML${where}: ${msg}`);
   }
   try {
-    return configFromToml(doc, dirname(resolve(path)), resolve(path));
+    return configFromToml(doc, dirname(resolve(path)), resolve(path), env);
   } catch (err) {
     if (err instanceof ConfigError) throw new ConfigError(`${path}: ${err.message}`);
     throw err;

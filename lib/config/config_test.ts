@@ -126,9 +126,11 @@ Deno.test("configFromEnv: the original script's drop-in logs verbosely, as it di
 });
 
 Deno.test("parseConfigText: a relative config path resolves against the working directory", () => {
-  const c = parseConfigText(MINIMAL, "conf/s3backup.toml");
+  const c = parseConfigText(MINIMAL, "conf/s3backup.toml", { HOME: "/home/u" });
   assert.equal(c.source, join(Deno.cwd(), "conf", "data"));
-  assert.equal(c.stateDir, join(Deno.cwd(), "conf", ".s3backup"));
+  assert.equal(c.stateDir, "/home/u/.local/state/s3backup", "not beside the config (state_dir.ts)");
+  // Under /etc: the unit's StateDirectory, since /etc is read-only under ProtectSystem=strict.
+  assert.equal(parseConfigText(MINIMAL, PATH, { HOME: "/root" }).stateDir, "/var/lib/s3backup");
   assert.equal(c.path, join(Deno.cwd(), "conf", "s3backup.toml"));
 });
 
@@ -148,7 +150,7 @@ Deno.test("configFromToml: defaults and normalisation", () => {
       },
       check: (c) => {
         assert.equal(c.source, "/abs/src");
-        assert.equal(c.stateDir, "/base/.s3backup");
+        assert.equal(c.stateDir, "/home/u/.local/state/s3backup");
         assert.equal(c.unmatched, "docs"); // first category
         assert.equal(c.concurrency, DEFAULT_CONCURRENCY);
         assert.deepEqual(c.exclude, []);
@@ -220,7 +222,7 @@ Deno.test("configFromToml: defaults and normalisation", () => {
   ];
   for (const c of cases) {
     try {
-      c.check(configFromToml(c.doc, "/base"));
+      c.check(configFromToml(c.doc, "/base", "/base/s3backup.toml", { HOME: "/home/u" }));
     } catch (err) {
       throw new Error(`case "${c.name}": ${(err as Error).message}`, { cause: err });
     }

@@ -1,8 +1,10 @@
 /** `s3backup init`: a commented starter config. Never overwrites an existing file. */
+import { resolve } from "node:path";
 import { parseConfigText } from "./config.ts";
-import { UsageError } from "../core/errors.ts";
+import { ConfigError, UsageError } from "../core/errors.ts";
+import { defaultStateDir, processStateEnv, type StateEnv } from "./state_dir.ts";
 
-export function starterConfig(bucketPrefix: string, source: string): string {
+export function starterConfig(bucketPrefix: string, source: string, stateDir: string): string {
   const q = JSON.stringify;
   return `# s3backup configuration. Reference: README.md ("Config file").
 # Credentials never go here: the AWS SDK's default chain supplies them (environment,
@@ -12,8 +14,10 @@ export function starterConfig(bucketPrefix: string, source: string): string {
 source = ${q(source)}
 # Objects go to <key_prefix>/<path relative to source>; empty puts them at the bucket's root.
 key_prefix = ""
-# Local state (what was backed up) and the run lock; relative to this file.
-state_dir = ".s3backup"
+# Local state (what was backed up, run history) and the run lock. Chosen by \`s3backup init\`:
+# /var/lib/s3backup for a config under /etc (the systemd unit's StateDirectory; /etc is
+# read-only to the run), else $XDG_STATE_HOME/s3backup or ~/.local/state/s3backup.
+state_dir = ${q(stateDir)}
 # Globs on paths relative to source; an excluded folder is not descended into.
 exclude = ["**/.git/**", "**/node_modules/**", "**/*.tmp", "**/*.swp"]
 # Category for files no extension matches, or "skip" to leave them out (they are counted).
@@ -64,9 +68,24 @@ extensions = [".sql", ".sql.gz", ".dump", ".db", ".bak"]
 `;
 }
 
-/** Writes the starter config at path; refuses (exit 2) if anything exists there. */
-export function writeStarterConfig(path: string, bucketPrefix: string, source: string): string {
-  const text = starterConfig(bucketPrefix, source);
+/**
+ * Writes the starter config at path, with the state_dir a config in that place gets by default
+ * (state_dir.ts); refuses (exit 2) if anything exists there. Returns the state_dir written.
+ */
+export function writeStarterConfig(
+  path: string,
+  bucketPrefix: string,
+  source: string,
+  env: StateEnv = processStateEnv(),
+): string {
+  let stateDir: string;
+  try {
+    stateDir = defaultStateDir(resolve(path), env);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(`init: ${err.message} in the new file`);
+    throw err;
+  }
+  const text = starterConfig(bucketPrefix, source, stateDir);
   try {
     parseConfigText(text, path); // bucket names valid, the file loads as written
   } catch (err) {
@@ -80,5 +99,5 @@ export function writeStarterConfig(path: string, bucketPrefix: string, source: s
     }
     throw new UsageError(`cannot write ${path}: ${(err as Error).message}`);
   }
-  return path;
+  return stateDir;
 }

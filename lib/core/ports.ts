@@ -107,9 +107,16 @@ export interface UploadJournal {
   removeOpenUpload(uploadId: string): void;
 }
 
+/** A bucket's versioning status; "Disabled": never enabled (S3 then sends no status). */
+export type VersioningStatus = "Enabled" | "Suspended" | "Disabled";
+
 export interface ObjectStore {
   /** Every object under prefix, in key order. */
   list(bucket: string, prefix: string): AsyncIterable<RemoteObject>;
+  /** The "folders" right under prefix (keys cut at the next "/", each once), in key order. */
+  listFolders?(bucket: string, prefix: string): AsyncIterable<string>;
+  /** The bucket's versioning status (GetBucketVersioning). */
+  versioning?(bucket: string): Promise<VersioningStatus>;
   /** undefined when the object (or version) does not exist. */
   head(bucket: string, key: string, versionId?: string): Promise<ObjectHead | undefined>;
   put(req: PutRequest): Promise<PutResult>;

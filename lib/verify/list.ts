@@ -1,6 +1,6 @@
 /** `s3backup verify`: what is stored per category, in the `aws s3 ls` format. */
 import type { Config } from "../config/config.ts";
-import type { ObjectStore } from "../core/ports.ts";
+import type { ObjectStore, VersioningStatus } from "../core/ports.ts";
 import type { RemoteObject } from "../core/types.ts";
 import { describeError, UsageError } from "../core/errors.ts";
 import { keyPrefixPath, manifestKey } from "../core/layout.ts";
@@ -12,6 +12,19 @@ export interface CategoryListing {
   objects: RemoteObject[];
   /** Why the bucket could not be listed (the others are listed all the same). */
   error?: string;
+  /** The bucket's versioning (restore --at needs "Enabled"), or why it could not be read. */
+  versioning?: VersioningStatus;
+  versioningError?: string;
+}
+
+/** The bucket's versioning status, or why it could not be read; {} when the store cannot say. */
+async function versioningOf(store: ObjectStore, bucket: string) {
+  if (!store.versioning) return {};
+  try {
+    return { versioning: await store.versioning(bucket) };
+  } catch (err) {
+    return { versioningError: describeError(err) };
+  }
 }
 
 export function selectCategories(config: Config, only?: string) {
@@ -37,10 +50,12 @@ export async function listCategories(
   return await Promise.all(
     selectCategories(config, only).map(async (c): Promise<CategoryListing> => {
       const objects: RemoteObject[] = [];
+      const versioning = versioningOf(store, c.bucket);
       try {
         for await (const o of store.list(c.bucket, prefix)) if (o.key !== reserved) objects.push(o);
-        return { category: c.name, bucket: c.bucket, objects };
+        return { category: c.name, bucket: c.bucket, objects, ...await versioning };
       } catch (err) {
+        await versioning;
         return { category: c.name, bucket: c.bucket, objects, error: describeError(err) };
       }
     }),
@@ -60,6 +75,8 @@ export function listingJson(listings: CategoryListing[]): string {
       ...(o.etag ? { etag: o.etag } : {}),
     })),
     ...(l.error ? { error: l.error } : {}),
+    ...(l.versioning ? { versioning: l.versioning } : {}),
+    ...(l.versioningError ? { versioning_error: l.versioningError } : {}),
   })));
 }
 
@@ -77,7 +94,11 @@ export function lsLine(o: RemoteObject): string {
 export function formatListing(listings: CategoryListing[]): string {
   const out: string[] = [];
   for (const l of listings) {
-    out.push(`== ${l.category}: s3://${l.bucket}/`);
+    const versioning = l.versioning ??
+      (l.versioningError && `unknown (${oneLine(l.versioningError)})`);
+    out.push(
+      `== ${l.category}: s3://${l.bucket}/${versioning ? ` (versioning: ${versioning})` : ""}`,
+    );
     if (l.error !== undefined) {
       out.push(`ERROR: cannot list the bucket: ${oneLine(l.error)}`, "");
       continue;

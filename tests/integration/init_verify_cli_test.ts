@@ -13,9 +13,17 @@ Deno.test("init writes a starter config that loads, and never overwrites", async
     const path = `${dir}/s3backup.toml`;
     const r = await runCli(["init", "--bucket-prefix", "acme-backup", "--source", "/srv/data"], {
       cwd: dir,
+      env: { XDG_STATE_HOME: `${dir}/xdg-state` },
     });
     assert.equal(r.code, 0, r.stderr);
-    const config = parseConfigText(Deno.readTextFileSync(path), path);
+    // Not beside the config (under /etc that is read-only to the unit): the XDG state folder,
+    // written into the file so that it does not depend on who runs it later.
+    assert.match(r.stdout, new RegExp(`state_dir = ${dir}/xdg-state/s3backup\\)`));
+    assert.match(
+      Deno.readTextFileSync(path),
+      new RegExp(`^state_dir = "${dir}/xdg-state/s3backup"$`, "m"),
+    );
+    const config = parseConfigText(Deno.readTextFileSync(path), path, {});
     assert.deepEqual(config.categories.map((c) => [c.name, c.bucket]), [
       ["documents", "acme-backup-documents"],
       ["photos", "acme-backup-photos"],
@@ -58,11 +66,11 @@ Deno.test(
       assert.equal(ls.code, 1, ls.stderr);
       assert.match(
         ls.stdout,
-        /^== documents: s3:\/\/vm-docs\/\n.* two\\nlines\\tand tab\.txt\nTotal: 1 object, 1 byte$/m,
+        /^== documents: s3:\/\/vm-docs\/ \(versioning: Disabled\)\n.* two\\nlines\\tand tab\.txt\nTotal: 1 object, 1 byte$/m,
       );
       assert.match(
         ls.stdout,
-        /^== photos: s3:\/\/vm-photos\/\n.* p\.jpg\nTotal: 1 object, 1 byte$/m,
+        /^== photos: s3:\/\/vm-photos\/ \(versioning: Disabled\)\n.* p\.jpg\nTotal: 1 object, 1 byte$/m,
       );
       assert.match(
         ls.stdout,
@@ -74,6 +82,8 @@ Deno.test(
       assert.match(json[0].objects[0].last_modified, /^\d{4}-/);
       assert.equal(json[0].objects[0].storage_class, "STANDARD");
       assert.match(json[2].error, /NoSuchBucket/);
+      assert.equal(json[0].versioning, "Disabled");
+      assert.equal(json[2].versioning, undefined, "not for a bucket that cannot be listed");
     } finally {
       await aws.stop();
       Deno.removeSync(dir, { recursive: true });
@@ -104,7 +114,8 @@ Deno.test(
       const ls = await cli("verify");
       assert.equal(ls.code, 0, ls.stderr);
       const lines = ls.stdout.split("\n");
-      assert.equal(lines[0], "== documents: s3://v-docs/");
+      // fauxqs keeps no versions and says so (GetBucketVersioning gives no status).
+      assert.equal(lines[0], "== documents: s3://v-docs/ (versioning: Disabled)");
       assert.match(lines[1], /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {10}5 a\.txt$/);
       assert.equal(lines[2], "Total: 1 object, 5 bytes");
       assert.match(ls.stdout, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {9}10 sub\/b\.jpg$/m);

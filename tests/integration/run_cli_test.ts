@@ -344,8 +344,12 @@ Deno.test("run: the SNS report says what happened", opts, async () => {
       "Files skipped (already exist): 0",
       "Errors encountered: 0",
     ]);
-    // 7 files + one manifest per bucket (written because the key set is new).
-    assert.match(ok.message, /S3 requests: 13 \(ListObjectsV2: 3, PutObject: 10\)/);
+    // 7 files + one manifest per bucket (written because the key set is new), and each
+    // bucket's versioning asked once.
+    assert.match(
+      ok.message,
+      /S3 requests: 16 \(GetBucketVersioning: 3, ListObjectsV2: 3, PutObject: 10\)/,
+    );
     assert.match(ok.message, new RegExp(`Host: ${Deno.hostname()}`));
 
     // A missing source: FAILED report through SNS and exit 2.

@@ -94,6 +94,10 @@ function asides(state: string): string[] {
   );
 }
 
+/** The warnings about the local state (fauxqs adds one about versioning, which it ignores). */
+const stateWarnings = (json: { warnings?: string[] }) =>
+  (json.warnings ?? []).filter((w) => w.startsWith("Local state"));
+
 Deno.test(
   "state damage: a state.db with a damaged page found while planning is moved aside and rebuilt",
   testOpts,
@@ -123,9 +127,10 @@ Deno.test(
       assert.equal(second.json.skipped, 2998);
       assert.equal(second.json.errors, 0);
       assert.equal(second.json.state_rebuilt, true);
-      assert.equal(second.json.warnings?.length, 1);
-      assert.match(second.json.warnings![0], /damaged \(database disk image is malformed\)/);
-      assert.match(second.json.warnings![0], /moved to .*state\.db\.corrupt-\d+/);
+      const warned = stateWarnings(second.json);
+      assert.equal(warned.length, 1);
+      assert.match(warned[0], /damaged \(database disk image is malformed\)/);
+      assert.match(warned[0], /moved to .*state\.db\.corrupt-\d+/);
       assert.match(second.stderr, / - WARNING - Local state .* was damaged/);
       // Planning went on past the damage: files without a record were hashed and checked.
       assert.ok(second.json.hashed >= 2000 && second.json.hashed < 3005, `${second.json.hashed}`);
@@ -137,7 +142,7 @@ Deno.test(
       assert.equal(third.json.uploaded, 0);
       assert.equal(third.json.errors, 0);
       assert.equal(third.json.state_rebuilt, false);
-      assert.deepEqual(third.json.warnings, []);
+      assert.deepEqual(stateWarnings(third.json), []);
       const fourth = await run();
       assert.equal(fourth.json.hashed, 0, "all on the fast path again");
       assert.equal(fourth.json.requests.HeadObject, undefined);

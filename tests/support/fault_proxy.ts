@@ -126,6 +126,7 @@ export function classify(method: string, url: string): RequestInfo {
   if (bucket === "") op = "Other";
   else if (key === "") {
     if (method === "GET" && q.has("versions")) op = "ListObjectVersions";
+    else if (method === "GET" && q.has("versioning")) op = "GetBucketVersioning";
     else if (method === "GET") op = q.get("list-type") === "2" ? "ListObjectsV2" : "ListObjects";
     else if (method === "HEAD") op = "HeadBucket";
   } else if (method === "PUT") op = q.has("uploadId") ? "UploadPart" : "PutObject";

@@ -51,6 +51,32 @@ export async function* listObjects(
   } while (token);
 }
 
+/** The common prefixes right under prefix ("<prefix><name>/"), as ListObjectsV2 gives them. */
+export async function* listCommonPrefixes(
+  send: Send,
+  bucket: string,
+  prefix: string,
+): AsyncIterable<string> {
+  let token: string | undefined;
+  do {
+    const out = await send<{
+      CommonPrefixes?: Array<{ Prefix?: string }>;
+      IsTruncated?: boolean;
+      NextContinuationToken?: string;
+    }>(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: prefix || undefined,
+        Delimiter: "/",
+        ContinuationToken: token,
+        MaxKeys: 1000,
+      }),
+    );
+    for (const p of out.CommonPrefixes ?? []) if (p.Prefix) yield p.Prefix;
+    token = out.IsTruncated ? out.NextContinuationToken : undefined;
+  } while (token);
+}
+
 export async function* listObjectVersions(
   send: Send,
   bucket: string,

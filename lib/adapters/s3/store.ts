@@ -8,6 +8,7 @@
  * abort signal (SIGINT/SIGTERM). Multipart uploads: multipart.ts; the format: format.ts.
  */
 import {
+  GetBucketVersioningCommand,
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
@@ -26,10 +27,11 @@ import type {
   RestoreRequestOutcome,
   UploadJournal,
   UploadSource,
+  VersioningStatus,
 } from "../../core/ports.ts";
 import type { RemoteObject } from "../../core/types.ts";
 import { Semaphore } from "../../core/pool.ts";
-import { etagOf, listObjects, listObjectVersions } from "./listing.ts";
+import { etagOf, listCommonPrefixes, listObjects, listObjectVersions } from "./listing.ts";
 import { abortReason, isNotFound, restoreState, type SdkError, untilAborted } from "./errors.ts";
 import { abortUpload, type MultipartContext, putMultipart } from "./multipart.ts";
 import { choosePartSize, DEFAULT_PART_SIZE, expectedEtag, md5Base64 } from "./format.ts";
@@ -131,6 +133,18 @@ export class S3Store implements ObjectStore {
 
   list(bucket: string, prefix: string): AsyncIterable<RemoteObject> {
     return listObjects((c) => this.#send(c, this.#signal), bucket, prefix);
+  }
+
+  listFolders(bucket: string, prefix: string): AsyncIterable<string> {
+    return listCommonPrefixes((c) => this.#send(c, this.#signal), bucket, prefix);
+  }
+
+  async versioning(bucket: string): Promise<VersioningStatus> {
+    const out = await this.#send<{ Status?: string }>(
+      new GetBucketVersioningCommand({ Bucket: bucket }),
+      this.#signal,
+    );
+    return out.Status === "Enabled" || out.Status === "Suspended" ? out.Status : "Disabled";
   }
 
   async head(bucket: string, key: string, versionId?: string): Promise<ObjectHead | undefined> {

@@ -1,0 +1,44 @@
+/**
+ * Where the local state lives when the config does not say (state_dir): the systemd unit's
+ * StateDirectory for a config under /etc, else the user's XDG state folder. Pure.
+ */
+import { isAbsolute, join, resolve } from "node:path";
+import { ConfigError } from "../core/errors.ts";
+
+/** The environment variables the default depends on. */
+export interface StateEnv {
+  HOME?: string;
+  XDG_STATE_HOME?: string;
+}
+
+/** The state folder of a system-wide config: the unit's StateDirectory=s3backup. */
+export const SYSTEM_STATE_DIR = "/var/lib/s3backup";
+
+/** Whether a config file is a system one (/etc/…): `/etc` under ProtectSystem=strict is read-only. */
+export function isSystemConfig(configPath: string | undefined): boolean {
+  return configPath !== undefined && resolve(configPath).startsWith("/etc/");
+}
+
+/**
+ * The default state_dir: /var/lib/s3backup for a config under /etc; else $XDG_STATE_HOME/s3backup
+ * (an absolute path; the XDG spec says to ignore a relative one), else ~/.local/state/s3backup.
+ */
+export function defaultStateDir(configPath: string | undefined, env: StateEnv): string {
+  if (isSystemConfig(configPath)) return SYSTEM_STATE_DIR;
+  const xdg = env.XDG_STATE_HOME;
+  if (xdg && isAbsolute(xdg)) return join(xdg, "s3backup");
+  if (env.HOME && isAbsolute(env.HOME)) return join(env.HOME, ".local", "state", "s3backup");
+  throw new ConfigError(
+    "'state_dir' is not set and neither $XDG_STATE_HOME nor $HOME is, so there is no default: " +
+      "set state_dir",
+  );
+}
+
+/** The variables of this process (empty without --allow-env). */
+export function processStateEnv(): StateEnv {
+  try {
+    return { HOME: Deno.env.get("HOME"), XDG_STATE_HOME: Deno.env.get("XDG_STATE_HOME") };
+  } catch {
+    return {};
+  }
+}

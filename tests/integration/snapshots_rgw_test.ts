@@ -177,15 +177,16 @@ Deno.test({
         `Versioning is not enabled on bucket ${t.buckets.documents} \\(Disabled\\): ` +
           "an overwritten file's previous content is not kept and restore --at cannot go back",
       );
-      assert.equal(report.warnings.length, 1, JSON.stringify(report.warnings));
-      assert.match(report.warnings[0], warning);
+      const versioning = (report.warnings as string[]).filter((w) => /Versioning/.test(w));
+      assert.equal(versioning.length, 1, JSON.stringify(report.warnings));
+      assert.match(versioning[0], warning);
       assert.match(first.stderr, / - WARNING - Versioning is not enabled on bucket /);
       assert.equal(report.requests.GetBucketVersioning, 3);
 
       // Enabled is trusted for a day; the unversioned bucket is asked again each run.
       const second = JSON.parse((await t.cli(t.server, "run", "--json")).stdout);
       assert.equal(second.requests.GetBucketVersioning, 1);
-      assert.match(second.warnings[0], warning);
+      assert.ok((second.warnings as string[]).some((w) => warning.test(w)), second.warnings);
 
       const ls = await t.cli(t.server, "verify");
       assert.equal(ls.code, 0, ls.stderr);
@@ -210,7 +211,11 @@ Deno.test({
         }),
       );
       const fixed = JSON.parse((await t.cli(t.server, "run", "--json")).stdout);
-      assert.deepEqual(fixed.warnings, [], "the warning ends with the next run");
+      assert.deepEqual(
+        (fixed.warnings as string[]).filter((w) => /Versioning/.test(w)),
+        [],
+        "the warning ends with the next run",
+      );
     } finally {
       Deno.removeSync(t.dir, { recursive: true });
     }

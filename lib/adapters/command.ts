@@ -67,10 +67,22 @@ export function maskSecrets(line: string, env: Record<string, string>): string {
   return out;
 }
 
-async function readTail(stream: ReadableStream<Uint8Array>, tail: TailBuffer): Promise<void> {
-  try {
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) tail.push(text);
-  } catch { /* the command was killed: what was read is kept */ }
+/** Reads a stream to its end, or until `stop` is called (then cancels it). */
+function drain(
+  stream: ReadableStream<Uint8Array>,
+  onChunk: (chunk: Uint8Array) => void,
+): { done: Promise<void>; stop: () => void } {
+  const reader = stream.getReader();
+  const done = (async () => {
+    try {
+      while (true) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        onChunk(value);
+      }
+    } catch { /* cancelled, or the command was killed: what was read is kept */ }
+  })();
+  return { done, stop: () => void reader.cancel().catch(() => {}) };
 }
 
 /** A command that could not be started: no output, its exit says why. */
@@ -82,60 +94,121 @@ function notStarted(why: string): RunningCommand {
   };
 }
 
-export const denoCommands: CommandRunner = {
-  start(argv, opts): RunningCommand {
-    if (argv.length === 0) return notStarted("empty command");
-    let child: Deno.ChildProcess;
-    try {
-      child = new Deno.Command(argv[0], {
-        args: argv.slice(1),
-        stdin: "null",
-        stdout: opts.stdout === "piped" ? "piped" : "null",
-        stderr: "piped",
-      }).spawn();
-    } catch (err) {
-      return notStarted(startError(argv[0], err));
-    }
-    let exited = false;
-    let timedOut = false;
-    let hardKill: ReturnType<typeof setTimeout> | undefined;
-    const signal = (name: Deno.Signal) => {
+/**
+ * Its stdout, read chunk by chunk; `cancel` ends it even while a process the command started
+ * still holds the pipe open.
+ */
+function stdoutOf(stream: ReadableStream<Uint8Array>) {
+  const reader = stream.getReader();
+  let cancelled = false;
+  let ended = false;
+  let deadline: ReturnType<typeof setTimeout> | undefined;
+  const cancel = () => {
+    cancelled = true;
+    reader.cancel().catch(() => {});
+  };
+  return {
+    cancel,
+    /** Once the command exited: a pipe still open `ms` later is held by a process it left. */
+    cancelUnlessEndedWithin(ms: number) {
+      if (!ended) deadline = setTimeout(cancel, ms);
+    },
+    chunks: (async function* () {
       try {
-        child.kill(name);
-      } catch { /* already gone */ }
-    };
-    const kill = () => {
-      if (exited || hardKill !== undefined) return;
-      signal("SIGTERM");
-      hardKill = setTimeout(() => signal("SIGKILL"), KILL_GRACE_MS);
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      kill();
-    }, opts.timeoutMs);
-    const onAbort = () => kill();
-    opts.signal?.addEventListener("abort", onAbort, { once: true });
-    if (opts.signal?.aborted) kill();
-    const tail = new TailBuffer();
-    const stderrDone = readTail(child.stderr, tail);
-    const exit = (async (): Promise<CommandExit> => {
-      const status = await child.status;
-      exited = true;
-      clearTimeout(timer);
-      clearTimeout(hardKill);
-      opts.signal?.removeEventListener("abort", onAbort);
-      await stderrDone;
-      return {
-        code: status.signal === null ? status.code : undefined,
-        signal: status.signal ?? undefined,
-        timedOut,
-        stderrTail: tail.lines().map((l) => maskSecrets(l, Deno.env.toObject())),
-      };
-    })();
+        while (true) {
+          const { done, value } = await reader.read();
+          if (done) {
+            if (cancelled) {
+              throw new Error(
+                "its output was cut off: the pipe stayed open after it ended (held by a process " +
+                  "it started?)",
+              );
+            }
+            return;
+          }
+          yield value;
+        }
+      } finally {
+        ended = true;
+        clearTimeout(deadline);
+        reader.releaseLock();
+      }
+    })(),
+  };
+}
+
+/** Starts commands with Deno.Command; `graceMs` between SIGTERM and SIGKILL. */
+export function denoCommands(graceMs = KILL_GRACE_MS): CommandRunner {
+  return { start: (argv, opts) => start(argv, opts, graceMs) };
+}
+
+function start(
+  argv: string[],
+  opts: Parameters<CommandRunner["start"]>[1],
+  graceMs: number,
+): RunningCommand {
+  if (argv.length === 0) return notStarted("empty command");
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      stdin: "null",
+      stdout: opts.stdout === "piped" ? "piped" : "null",
+      stderr: "piped",
+    }).spawn();
+  } catch (err) {
+    return notStarted(startError(argv[0], err));
+  }
+  const stdout = opts.stdout === "piped" ? stdoutOf(child.stdout) : undefined;
+  let exited = false;
+  let timedOut = false;
+  let hardKill: ReturnType<typeof setTimeout> | undefined;
+  const signal = (name: Deno.Signal) => {
+    try {
+      child.kill(name);
+    } catch { /* already gone */ }
+  };
+  const kill = () => {
+    if (exited || hardKill !== undefined) return;
+    signal("SIGTERM");
+    hardKill = setTimeout(() => {
+      signal("SIGKILL");
+      stdout?.cancel(); // a process it started may still hold the pipe
+    }, graceMs);
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    kill();
+  }, opts.timeoutMs);
+  const onAbort = () => kill();
+  opts.signal?.addEventListener("abort", onAbort, { once: true });
+  if (opts.signal?.aborted) kill();
+  const tail = new TailBuffer();
+  const decoder = new TextDecoder();
+  const stderr = drain(child.stderr, (c) => tail.push(decoder.decode(c, { stream: true })));
+  const exit = (async (): Promise<CommandExit> => {
+    const status = await child.status;
+    exited = true;
+    clearTimeout(timer);
+    clearTimeout(hardKill);
+    opts.signal?.removeEventListener("abort", onAbort);
+    stdout?.cancelUnlessEndedWithin(graceMs);
+    // A process it left behind may hold stderr open: what came within the grace period is kept.
+    const { done, stop } = stderr;
+    const cut = setTimeout(stop, Math.min(graceMs, 1000));
+    await done;
+    clearTimeout(cut);
+    const env = Deno.env.toObject();
     return {
-      stdout: opts.stdout === "piped" ? child.stdout : (async function* () {})(),
-      exit,
-      kill,
+      code: status.signal === null ? status.code : undefined,
+      signal: status.signal ?? undefined,
+      timedOut,
+      stderrTail: tail.lines().map((l) => maskSecrets(l, env)),
     };
-  },
-};
+  })();
+  return {
+    stdout: stdout?.chunks ?? (async function* () {})(),
+    exit,
+    kill,
+  };
+}

@@ -1,5 +1,6 @@
 /** The run's report: stdout text, --json, and the SNS subject and body within SNS limits. Pure. */
 import type { Summary } from "../core/types.ts";
+import { commandLines, commandsJson } from "./report_commands.ts";
 
 /** SNS subjects: ASCII, no line breaks, at most 100 characters. */
 export const SNS_SUBJECT_MAX = 100;
@@ -111,6 +112,7 @@ function warningLines(s: Summary): string[] {
 /** The stdout report. */
 export function formatReport(s: Summary): string {
   const lines = summaryLines(s);
+  lines.push(...commandLines(s).map(oneLine));
   lines.push(...warningLines(s));
   if (s.failures.length > 0) lines.push("Errors:", ...failureLines(s));
   if (s.wouldUpload) {
@@ -149,6 +151,7 @@ export function reportJson(s: Summary): string {
     ...(s.wouldUpload ? { would_upload: s.wouldUpload } : {}),
     ...(s.bytesToUpload !== undefined ? { bytes_to_upload: s.bytesToUpload } : {}),
     ...(s.fatal ? { fatal: s.fatal } : {}),
+    ...commandsJson(s),
     notifications: s.notifications,
   });
 }
@@ -181,7 +184,8 @@ const utf8 = new TextEncoder();
 
 /** SNS body: the report; the error list is cut to fit 256 KiB, saying how many were cut. */
 export function snsMessage(s: Summary, maxBytes = SNS_MESSAGE_MAX_BYTES): string {
-  const head = [...summaryLines(s), ...warningLines(s)].join("\n") + "\n";
+  const head = [...summaryLines(s), ...commandLines(s).map(oneLine), ...warningLines(s)]
+    .join("\n") + "\n";
   const failures = failureLines(s);
   if (failures.length === 0) return head;
   const reserve = 200; // room for the "... cut" line

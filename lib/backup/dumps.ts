@@ -17,13 +17,10 @@ import { createHash } from "node:crypto";
 import type { Clock, CommandRunner, Logger, ObjectStore } from "../core/ports.ts";
 import type { Category, DumpOutcome } from "../core/types.ts";
 import { type DumpConfig, dumpRelPath } from "../config/commands.ts";
-import { MTIME_METADATA, objectKey } from "../core/layout.ts";
+import { DUMP_METADATA, MTIME_METADATA, objectKey } from "../core/layout.ts";
 import { describeError } from "../core/errors.ts";
 import { contentTypeFor } from "./route.ts";
 import { describeExit, showArgv, succeeded, withStderr } from "./commands.ts";
-
-/** User metadata naming the dump an object holds (x-amz-meta-dump). */
-export const DUMP_METADATA = "dump";
 
 export interface DumpDeps {
   store: ObjectStore;

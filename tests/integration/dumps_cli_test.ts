@@ -11,7 +11,7 @@ import { dirname } from "node:path";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { writeConfig } from "../support/config.ts";
 import { testS3Client } from "../support/s3_client.ts";
-import { type LocalAws, startLocalAws } from "../support/local_aws.ts";
+import { startLocalAws } from "../support/local_aws.ts";
 import { runCli } from "../support/cli.ts";
 import { decodeManifestEntries } from "../../lib/core/manifest.ts";
 import { MANIFEST_NAME } from "../../lib/core/layout.ts";

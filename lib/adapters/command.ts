@@ -114,6 +114,7 @@ function stdoutOf(stream: ReadableStream<Uint8Array>) {
       if (!ended) deadline = setTimeout(cancel, ms);
     },
     chunks: (async function* () {
+      let finished = false;
       try {
         while (true) {
           const { done, value } = await reader.read();
@@ -124,6 +125,7 @@ function stdoutOf(stream: ReadableStream<Uint8Array>) {
                   "it started?)",
               );
             }
+            finished = true;
             return;
           }
           yield value;
@@ -131,7 +133,10 @@ function stdoutOf(stream: ReadableStream<Uint8Array>) {
       } finally {
         ended = true;
         clearTimeout(deadline);
-        reader.releaseLock();
+        // A reader that stopped early (the upload failed) lets go of the pipe: the command is
+        // killed by its caller and must not block writing into it meanwhile.
+        if (finished) reader.releaseLock();
+        else reader.cancel().catch(() => {});
       }
     })(),
   };

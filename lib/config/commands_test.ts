@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { parseConfigText } from "./config.ts";
 import { ConfigError } from "../core/errors.ts";
+import { starterConfig } from "./starter.ts";
 import { dumpRelPath, parseDuration, prefixesOverlap } from "./commands.ts";
 
 const CATEGORIES = `
@@ -218,4 +219,16 @@ Deno.test("parseDuration and prefixesOverlap", () => {
   assert.ok(prefixesOverlap("a/b", "a"));
   assert.ok(!prefixesOverlap("a", "ab"));
   assert.ok(!prefixesOverlap("a-b", "a"));
+});
+
+Deno.test("init's starter config: its commented hooks and dump parse once uncommented", () => {
+  const text = starterConfig("acme-backup", "/srv/data")
+    .replace(/^# (before|after) = /gm, "$1 = ")
+    .replace(/^# (\[\[dumps\]\]|name = |command = |extension = )/gm, "$1");
+  const c = parseConfigText(text, PATH);
+  assert.deepEqual(c.hooks.before, [["/usr/local/sbin/snapshot-up"]]);
+  assert.deepEqual(c.hooks.after, [["/usr/local/sbin/snapshot-down"]]);
+  assert.deepEqual(c.dumps.map((d) => [d.name, d.command, dumpRelPath(d), d.category]), [
+    ["prod", ["pg_dump", "--format=custom", "prod"], "dumps/prod.dump", "database"],
+  ]);
 });

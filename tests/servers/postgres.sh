@@ -82,12 +82,17 @@ cmd_install() {
     return
   fi
   [ "$(id -u)" = 0 ] || die "installing needs root (apt-get)"
-  # The package would create and start a cluster of its own ("main" on port 5432): not wanted.
-  mkdir -p /etc/postgresql-common/createcluster.d
-  echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.d/s3backup-tests.conf
-  log "apt-get install postgresql (Debian's packages)"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq || die "apt-get update failed (is a Debian mirror reachable?)"
+  # The server package would create and start a cluster of its own ("main" on port 5432): not
+  # wanted. postgresql-common first, then its createcluster.conf says so, then the server.
+  log "apt-get install postgresql-common, then postgresql (Debian's packages)"
+  apt-get install -y -qq --no-install-recommends postgresql-common >/dev/null ||
+    die "apt-get install postgresql-common failed"
+  sed -i 's/^#* *create_main_cluster *=.*/create_main_cluster = false/' \
+    /etc/postgresql-common/createcluster.conf
+  grep -q '^create_main_cluster = false' /etc/postgresql-common/createcluster.conf ||
+    echo "create_main_cluster = false" >>/etc/postgresql-common/createcluster.conf
   apt-get install -y -qq --no-install-recommends postgresql postgresql-client >/dev/null ||
     die "apt-get install postgresql failed"
   log "installed: $(find_bin)"

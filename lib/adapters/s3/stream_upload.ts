@@ -43,9 +43,13 @@ class PartReader {
     this.#it = body[Symbol.asyncIterator]();
   }
 
-  /** Up to `size` bytes, in one new buffer; fewer only once the body ended. */
+  /**
+   * Up to `size` bytes, in one new buffer; fewer only once the body ended. Each chunk is copied
+   * in as it comes, so the pipe's chunks are garbage at once: collecting them first and joining
+   * them at the end held every part twice for a moment.
+   */
   async read(size: number, signal?: AbortSignal): Promise<Uint8Array> {
-    const chunks: Uint8Array[] = [];
+    const out = new Uint8Array(size);
     let n = 0;
     while (n < size) {
       let chunk = this.#pending;
@@ -63,16 +67,11 @@ class PartReader {
         this.#pending = chunk.subarray(size - n);
         chunk = chunk.subarray(0, size - n);
       }
-      chunks.push(chunk);
+      out.set(chunk, n);
       n += chunk.length;
     }
-    const out = new Uint8Array(n);
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    return out;
+    // A short last part in a buffer of its own: a view would keep the whole part's memory.
+    return n === size ? out : out.slice(0, n);
   }
 
   /** Stops the body (its producer is told through its iterator's return). */

@@ -1,9 +1,15 @@
 /** What dumps and hooks share: how a command's argv and its end are put in words. Pure. */
 import type { CommandExit } from "../core/ports.ts";
+import { redactUserinfo } from "../core/redact.ts";
 
-/** An argv as one line: each argument quoted when it would not read as one word. */
+/**
+ * An argv as one line: each argument quoted when it would not read as one word, and a URL's
+ * password masked (the line goes into the report, to SNS).
+ */
 export function showArgv(argv: string[]): string {
-  return argv.map((a) => /^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a)).join(" ");
+  return redactUserinfo(
+    argv.map((a) => /^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a)).join(" "),
+  );
 }
 
 /** Whether a command ended well: started, not timed out, no signal, exit code 0. */

@@ -147,6 +147,11 @@ Deno.test({
       assert.equal(m.dumps.get("dumps/big.dump")?.sha256, big.sha256);
       assert.equal(m.dumps.get("dumps/big.dump")?.size, 20_000_000);
 
+      // The dumps have no file in the tree: verify --compare does not call them extra.
+      const cmp = await runCli(["verify", "--compare", "-c", fx.cfg(extra)], { env: fx.aws.env });
+      assert.equal(cmp.code, 0, cmp.stdout + cmp.stderr);
+      assert.match(cmp.stdout, /^Extra: 0$/m);
+
       const text = await fx.text(extra);
       assert.equal(text.code, 0, text.stderr);
       assert.match(text.stdout, /^Backup completed\.\nFiles uploaded: 0\n/);

@@ -7,6 +7,7 @@ import { formatReport, reportJson } from "../lib/backup/report.ts";
 import { acquireLock } from "../lib/adapters/file_lock.ts";
 import { SqliteStateStore } from "../lib/adapters/sqlite_state.ts";
 import { httpHeartbeat } from "../lib/adapters/heartbeat.ts";
+import { denoCommands } from "../lib/adapters/command.ts";
 import { createStderrLogger } from "../lib/adapters/stderr_logger.ts";
 import { hostname, openContext, signalOnInterrupt, systemClock } from "./context.ts";
 import { ProgressDisplay, totalsFromPlan } from "./progress.ts";
@@ -79,6 +80,7 @@ async function run(flags: RunFlags): Promise<Outcome> {
     host,
     signal,
     onScan: progress && ((files) => progress.scanned(files)),
+    commands: denoCommands(),
     onPlan: progress && ((plan) => progress.start(totalsFromPlan(plan))),
     onProgress: progress && ((done) => progress.update(done)),
     acquireLock: () => acquireLock(config.stateDir, host),

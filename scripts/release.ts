@@ -44,7 +44,10 @@ export const PERMISSION_FLAGS = [
   // hostname: the report and the lock name the host (without it: "unknown-host").
   // osRelease: the AWS SDK's user agent; without it every S3 request fails.
   "--allow-sys=hostname,osRelease",
-  // Not granted: --allow-run (the lock is an OS file lock; nothing is spawned), --allow-ffi, --allow-import (everything is embedded), and other sys APIs.
+  // The [[dumps]] commands (pg_dump, mysqldump, sqlite3) and the before/after hooks: argv lists
+  // from the config, any program, so no list of programs can be fixed at build time.
+  "--allow-run",
+  // Not granted: --allow-ffi, --allow-import (everything is embedded), and other sys APIs.
   // A permission missing at run time fails fast instead of prompting.
   "--no-prompt",
 ] as const;

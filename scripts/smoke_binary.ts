@@ -7,7 +7,8 @@
  *                                                                the release permission flags
  *   options (before --): --expect-version TEXT   `--version` must print TEXT
  *
- * Checks: `--version`; run #1 uploads the 4 sample files; run #2 skips all 4; `verify` lists
+ * Checks: `--version`; run #1 uploads the 4 sample files, runs a `before` hook and streams a
+ * `[[dumps]]` command's output (both need --allow-run); run #2 skips all 4; `verify` lists
  * them; a run while a live process holds the lock exits 3; the reports reached SNS; no
  * permission was missing (no "Requires ... access" anywhere); `completions` when the binary
  * has it. Exits 1 listing what failed.
@@ -116,6 +117,11 @@ export async function smoke(cmd: string[], opts: SmokeOptions = {}): Promise<str
 state_dir = ${JSON.stringify(state)}
 exclude = ["**/.git/**", "**/*.tmp"]
 unmatched = "documents"
+before = [["sh", "-c", "echo ran > \\"$0\\"", ${JSON.stringify(`${work}/hook-ran`)}]]
+
+[[dumps]]
+name = "smoke"
+command = ["sh", "-c", "echo CREATE TABLE smoke;"]
 
 [aws]
 region = ${JSON.stringify(aws.region)}
@@ -149,6 +155,18 @@ extensions = [".sql", ".db"]
           "Errors encountered: 0\n",
       ),
       "run #1 uploads 4 files, exit 0",
+      r1,
+    );
+    const hookRan = (() => {
+      try {
+        return Deno.readTextFileSync(`${work}/hook-ran`) === "ran\n";
+      } catch {
+        return false;
+      }
+    })();
+    check(
+      hookRan && /^Dumps: 1 uploaded, 0 failed$/m.test(r1.stdout),
+      "run #1 ran the before hook and uploaded the dump (--allow-run)",
       r1,
     );
     const r2 = await exec("run", "-c", cfg);

@@ -11,11 +11,21 @@ class ScannedFile implements LocalFile {
     readonly ctimeMs: number,
     readonly ino: number,
     readonly dev: number,
+    /** Characters of relPath that are its tree's prefix and its slash (0 for `source`). */
+    readonly prefixLength = 0,
   ) {}
 
   get absPath(): string {
-    return `${this.root}/${this.relPath}`;
+    const local = this.prefixLength === 0 ? this.relPath : this.relPath.slice(this.prefixLength);
+    return `${this.root}/${local}`;
   }
+}
+
+/** A tree the files come from: its folder, and the prefix its paths carry in the list. */
+interface Root {
+  root: string;
+  /** "" for `source`; else "<prefix>/". */
+  prefix: string;
 }
 
 /** Numbers held per file: size, mtime, ctime, inode, device. */
@@ -28,11 +38,28 @@ const FIELDS = 5;
  */
 export class FileList implements Iterable<LocalFile> {
   readonly root: string;
+  /** Several trees ([[sources]]): their paths in the list start with "<prefix>/". */
+  #roots: Root[];
   #paths: string[] = [];
   #numbers = new Float64Array(FIELDS * 1024);
 
-  constructor(root: string) {
+  constructor(root: string, prefix = "") {
     this.root = root;
+    this.#roots = [{ root, prefix: prefix === "" ? "" : `${prefix}/` }];
+  }
+
+  /**
+   * Adds a tree whose files are added with paths "<prefix>/<path in the tree>". Prefixes do not
+   * overlap (config.ts), so a path's prefix says which tree it comes from: nothing is held per file.
+   */
+  addRoot(root: string, prefix: string): void {
+    this.#roots.push({ root, prefix: `${prefix}/` });
+  }
+
+  #rootOf(relPath: string): Root {
+    const roots = this.#roots;
+    if (roots.length === 1) return roots[0];
+    return roots.find((r) => r.prefix !== "" && relPath.startsWith(r.prefix)) ?? roots[0];
   }
 
   get length(): number {
@@ -69,14 +96,17 @@ export class FileList implements Iterable<LocalFile> {
   get(i: number): LocalFile {
     const n = this.#numbers;
     const at = i * FIELDS;
+    const relPath = this.#paths[i];
+    const { root, prefix } = this.#rootOf(relPath);
     return new ScannedFile(
-      this.root,
-      this.#paths[i],
+      root,
+      relPath,
       n[at],
       n[at + 1],
       n[at + 2],
       n[at + 3],
       n[at + 4],
+      prefix.length,
     );
   }
 

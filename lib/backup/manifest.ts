@@ -6,13 +6,14 @@
  * still backs up (`s3backup fleet`), at the cost of at most one PUT per bucket a day.
  */
 import type { ObjectStore, StateStore } from "../core/ports.ts";
-import type { PathFailure, Plan } from "../core/types.ts";
+import type { DumpOutcome, PathFailure, Plan } from "../core/types.ts";
 import { describeError } from "../core/errors.ts";
 import {
+  type DumpRecord,
   encodeManifest,
   manifestFingerprint,
   putManifest,
-  readManifest,
+  readManifestEntries,
 } from "../core/manifest.ts";
 import { manifestKey, objectKey } from "../core/layout.ts";
 
@@ -36,6 +37,10 @@ export function manifestDue(
  * entries in the previous manifest are kept (without it, a restore would leave them out); when
  * that manifest cannot be read, none is written, so restore goes on using the previous one. A
  * bucket that could not be listed gets no manifest: its files were not looked at.
+ *
+ * Each dump uploaded this run is listed with its record (SHA-256, version id); a dump that
+ * failed made no version, so the previous manifest's entry for it is kept, as for an unseen
+ * file: `restore --at` tonight still brings back the last good dump.
  */
 export async function writeManifests(
   plan: Plan,
@@ -44,6 +49,7 @@ export async function writeManifests(
   store: ObjectStore,
   state: StateStore,
   now: Date,
+  dumps: DumpOutcome[] = [],
 ): Promise<PathFailure[]> {
   const failures: PathFailure[] = [];
   const key = manifestKey(keyPrefix);
@@ -55,17 +61,31 @@ export async function writeManifests(
   for (const bucket of new Set(buckets)) {
     if (plan.unlistable.has(bucket)) continue;
     let keys = plan.present.get(bucket) ?? [];
+    const mine = dumps.filter((d) => d.bucket === bucket);
+    const records: DumpRecord[] = mine.filter((d) => d.status === "uploaded").map((d) => ({
+      key: d.key,
+      sha256: d.sha256!,
+      versionId: d.versionId,
+      size: d.bytes,
+    }));
+    if (records.length > 0) keys = [...keys, ...records.map((r) => r.key)];
+    const failedDumps = new Set(mine.filter((d) => d.status === "failed").map((d) => d.key));
     const name = `manifest:${bucket}:${key}`;
     const writtenName = `manifest-written:${bucket}:${key}`;
     try {
-      if (unseen.length > 0) {
-        const kept = [...(await readManifest(store, bucket, key)) ?? []].filter(isUnseen);
+      if (unseen.length > 0 || failedDumps.size > 0) {
+        const previous = await readManifestEntries(store, bucket, key);
+        const kept = [...previous?.keys ?? []].filter((k) => isUnseen(k) || failedDumps.has(k));
         keys = kept.length > 0 ? [...keys, ...kept] : keys;
+        for (const k of kept) {
+          const record = previous?.dumps.get(k);
+          if (record !== undefined) records.push(record);
+        }
       }
-      const fingerprint = manifestFingerprint(keys);
+      const fingerprint = manifestFingerprint(keys, records);
       const last = { fingerprint: state.getMeta(name), writtenAt: state.getMeta(writtenName) };
       if (!manifestDue(last, fingerprint, uploadedTo.has(bucket), now)) continue;
-      await putManifest(store, bucket, key, encodeManifest(keys));
+      await putManifest(store, bucket, key, encodeManifest(keys, records));
       state.setMeta(name, fingerprint);
       state.setMeta(writtenName, now.toISOString());
     } catch (err) {

@@ -32,6 +32,8 @@ export interface PlanInput {
   concurrency: number;
   /** The buckets' listings, when they were started earlier (see startListings); else listed here. */
   listings?: Promise<Listings<number>>;
+  /** Keys no file may take (the dumps'), with why; the manifest's is always reserved. */
+  reserved?: Map<string, string>;
 }
 
 /** A file with its category and key. */
@@ -50,7 +52,7 @@ function routeFile(
   index: number,
   router: Router,
   keyPrefix: string,
-  reserved: string,
+  reserved: Map<string, string>,
   encoder: TextEncoder,
 ): Route {
   const relPath = files.relPath(index);
@@ -62,9 +64,8 @@ function routeFile(
       failure: { path: relPath, error: `object key longer than S3's ${MAX_KEY_BYTES} bytes` },
     };
   }
-  if (key === reserved) {
-    return { failure: { path: relPath, error: `'${key}' is reserved for s3backup's manifest` } };
-  }
+  const taken = reserved.get(key);
+  if (taken !== undefined) return { failure: { path: relPath, error: taken } };
   return { index, category, key };
 }
 
@@ -196,7 +197,9 @@ export async function buildPlan(
     }
   };
 
-  const reserved = manifestKey(input.keyPrefix);
+  const manifest = manifestKey(input.keyPrefix);
+  const reserved = new Map(input.reserved);
+  reserved.set(manifest, `'${manifest}' is reserved for s3backup's manifest`);
   const encoder = new TextEncoder();
   let batch: Routed[] = [];
   for (let index = 0; index < files.length; index++) {

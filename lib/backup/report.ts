@@ -1,5 +1,6 @@
 /** The run's report: stdout text, --json, and the SNS subject and body within SNS limits. Pure. */
 import type { Summary } from "../core/types.ts";
+import { commandLines, commandsJson } from "./report_commands.ts";
 
 /** SNS subjects: ASCII, no line breaks, at most 100 characters. */
 export const SNS_SUBJECT_MAX = 100;
@@ -132,6 +133,7 @@ function warningLines(s: Summary): string[] {
 /** The stdout report. */
 export function formatReport(s: Summary): string {
   const lines = summaryLines(s);
+  lines.push(...commandLines(s).map(oneLine));
   lines.push(...warningLines(s));
   if (s.failures.length > 0) lines.push("Errors:", ...failureLines(s));
   lines.push(...uploadedLines(s));
@@ -177,6 +179,7 @@ export function reportJson(s: Summary): string {
     ...(s.wouldUpload ? { would_upload: s.wouldUpload } : {}),
     ...(s.bytesToUpload !== undefined ? { bytes_to_upload: s.bytesToUpload } : {}),
     ...(s.fatal ? { fatal: s.fatal } : {}),
+    ...commandsJson(s),
     notifications: s.notifications,
   });
 }
@@ -212,7 +215,12 @@ const utf8 = new TextEncoder();
  * cut to fit 256 KiB, saying how many were cut.
  */
 export function snsMessage(s: Summary, maxBytes = SNS_MESSAGE_MAX_BYTES): string {
-  const head = [...summaryLines(s), ...warningLines(s), ...uploadedLines(s)].join("\n") + "\n";
+  const head = [
+    ...summaryLines(s),
+    ...commandLines(s).map(oneLine),
+    ...warningLines(s),
+    ...uploadedLines(s),
+  ].join("\n") + "\n";
   const failures = failureLines(s);
   if (failures.length === 0) return head;
   const reserve = 200; // room for the "... cut" line

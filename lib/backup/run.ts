@@ -1,11 +1,12 @@
 /**
- * `s3backup run`, top to bottom: lock and state → scan and list (at once) → route and plan →
- * execute (or, for a dry run, nothing) → manifests → summary → report (SNS, heartbeat). Every
- * outcome, a fatal one included, is summarized and reported before returning.
+ * `s3backup run`, top to bottom: lock → `before` hooks → state → scan and list (at once) →
+ * route and plan → execute (or, for a dry run, nothing) → dumps → manifests → `after` hooks →
+ * summary → report (SNS, heartbeat). Every outcome, a fatal one included, is summarized and
+ * reported before returning.
  */
-import type { Clock, Lock, Logger, ObjectStore, StateStore } from "../core/ports.ts";
+import type { Clock, CommandRunner, Lock, Logger, ObjectStore, StateStore } from "../core/ports.ts";
 import type { Config } from "../config/config.ts";
-import type { PathFailure, Plan, Summary } from "../core/types.ts";
+import type { DumpOutcome, HookOutcome, PathFailure, Plan, Summary } from "../core/types.ts";
 import {
   describeError,
   interrupted,
@@ -15,7 +16,9 @@ import {
   UnreachableError,
   whatToCheck,
 } from "../core/errors.ts";
-import { checkSource, scanTreeAsync } from "./scan.ts";
+import { checkSources, scanSources, type SourceCheck } from "./sources.ts";
+import { dryRunDumps, dumpTarget, runDumps } from "./dumps.ts";
+import { dryRunHooks, type HookDeps, runAfterHooks, runBeforeHooks } from "./hooks.ts";
 import { startListings } from "./listing.ts";
 import { buildPlan } from "./plan.ts";
 import { prepareUploads } from "./open_uploads.ts";
@@ -44,6 +47,8 @@ export interface RunDeps extends Channels {
   signal?: AbortSignal;
   /** Files found so far while the tree is walked (the progress line). */
   onScan?: (files: number) => void;
+  /** Starts the dumps' and the hooks' commands (needed only when the config has some). */
+  commands?: CommandRunner;
   onPlan?: (plan: Plan) => void;
   onProgress?: (done: { files: number; bytes: number }) => void;
 }
@@ -62,11 +67,17 @@ async function planRun(
   deps: RunDeps,
   state: StateStore,
   opts: RunOptions,
+  sources: SourceCheck,
 ): Promise<Plan> {
   // Listing first: the requests travel while the tree is walked.
   const listings = startListings(deps.store, config.categories, config.keyPrefix);
-  const scan = await scanTreeAsync(config.source, config.exclude, [config.stateDir], deps.onScan);
+  const scan = await scanSources(sources, config.exclude, [config.stateDir], deps.onScan);
+  const dumpKeys = config.dumps.map((d) => {
+    const { key } = dumpTarget(d, config.categories, config.keyPrefix);
+    return [key, `'${key}' is where the dump '${d.name}' goes`] as const;
+  });
   return await buildPlan({
+    reserved: new Map(dumpKeys),
     listings,
     scan,
     categories: config.categories,
@@ -134,23 +145,52 @@ export function skippedLine(plan: Pick<Plan, "skippedByBucket" | "items">): stri
 }
 
 /** Uploads the plan, then writes the manifests (not after an interruption). */
+function commandsOf(deps: RunDeps): CommandRunner {
+  if (deps.commands === undefined) throw new Error("no command runner was given to the run");
+  return deps.commands;
+}
+
+function hookDeps(deps: RunDeps): HookDeps {
+  return {
+    commands: commandsOf(deps),
+    logger: deps.logger,
+    clock: deps.clock,
+    signal: deps.signal,
+  };
+}
+
+/** Uploads the plan, runs the dumps, then writes the manifests (not after an interruption). */
 async function execute(
   plan: Plan,
   config: Config,
   deps: RunDeps,
   state: StateStore,
   opts: RunOptions,
-): Promise<ExecuteResult> {
+): Promise<{ result: ExecuteResult; dumps?: DumpOutcome[] }> {
   await prepareUploads(deps.store, state, deps.logger, deps.signal);
   const result = await executePlan(plan, { ...deps, state }, opts.concurrency, deps.signal);
-  if (deps.signal?.aborted) return result;
+  const dumps = config.dumps.length === 0 ? undefined : await runDumps(
+    config.dumps,
+    config.categories,
+    config.keyPrefix,
+    { ...deps, commands: commandsOf(deps) },
+  );
+  if (deps.signal?.aborted) return { result, dumps };
   const buckets = config.categories.map((c) => c.bucket);
-  const now = deps.clock.now();
-  for (const f of await writeManifests(plan, config.keyPrefix, buckets, deps.store, state, now)) {
+  const manifests = await writeManifests(
+    plan,
+    config.keyPrefix,
+    buckets,
+    deps.store,
+    state,
+    deps.clock.now(),
+    dumps,
+  );
+  for (const f of manifests) {
     deps.logger.error(`Error writing the manifest of ${f.path}: ${f.error}`);
     result.failures.push(f);
   }
-  return result;
+  return { result, dumps };
 }
 
 /** How the run ended: a fatal error's own outcome, the signal's, partial on any failure. */
@@ -167,6 +207,9 @@ export async function runBackup(
   opts: RunOptions,
 ): Promise<RunResult> {
   const startedAt = deps.clock.now();
+  const hooks: HookOutcome[] = [];
+  let dumps: DumpOutcome[] | undefined;
+  const hasHooks = config.hooks.before.length + config.hooks.after.length > 0;
   const facts = (): RunFacts => ({
     host: deps.host,
     source: config.source,
@@ -176,6 +219,8 @@ export async function runBackup(
     requests: deps.store.requestCounts(),
     interrupted: deps.signal?.aborted ?? false,
     unwatched: !opts.dryRun && !config.aws.snsTopicArn && !config.notify.pingUrl,
+    ...(hasHooks ? { hooks } : {}),
+    ...(dumps ? { dumps } : {}),
   });
   deps.logger.info(`Starting incremental backup from directory: ${config.source}`);
   let lock: Lock | undefined;
@@ -183,31 +228,57 @@ export async function runBackup(
   let summary: Summary;
   let fatal: unknown;
   let started: Promise<void> | undefined;
+  const runsBefore = !opts.dryRun && config.hooks.before.length > 0;
   try {
-    checkSource(config.source);
+    // Checked before the lock, as always, unless a `before` hook may be what mounts the trees.
+    let sources = runsBefore ? undefined : checkSources(config.sources);
     lock = deps.acquireLock();
     // Once the lock is ours (a run locked out must not restart another run's timer); the monitor
     // then notices a run that hangs or is killed. Sent while the run goes on.
     started = pingStart(deps, deps.logger);
-    state = deps.openState();
-    const plan = await planRun(config, deps, state, opts);
-    const unlistable = bucketFailures(plan, new Set(config.categories.map((c) => c.bucket)));
-    const listable = config.categories.map((c) => c.bucket).filter((b) => !plan.unlistable.has(b));
-    const versioning = await checkVersioning(listable, deps.store, state, startedAt, !opts.dryRun);
-    deps.onPlan?.(plan);
-    for (const f of unlistable) deps.logger.error(`Error listing ${f.path}: ${f.error}`);
-    for (const f of plan.failed) deps.logger.error(`Error uploading ${f.path}: ${f.error}`);
-    const result = opts.dryRun
-      ? dryRun(plan, deps.logger)
-      : await execute(plan, config, deps, state, opts);
-    const skipped = opts.verbose ? undefined : skippedLine(plan);
-    if (skipped) deps.logger.info(skipped);
-    const done = {
-      plan,
-      bucketFailures: unlistable,
-      result,
-      versioningWarnings: versioningWarnings(versioning),
-    };
+    if (runsBefore) await runBeforeHooks(config.hooks, hookDeps(deps), hooks);
+    let done;
+    try {
+      sources ??= checkSources(config.sources);
+      state = deps.openState();
+      const plan = await planRun(config, deps, state, opts, sources);
+      const unlistable = bucketFailures(plan, new Set(config.categories.map((c) => c.bucket)));
+      const listable = config.categories.map((c) => c.bucket)
+        .filter((b) => !plan.unlistable.has(b));
+      const versioning = await checkVersioning(
+        listable,
+        deps.store,
+        state,
+        startedAt,
+        !opts.dryRun,
+      );
+      deps.onPlan?.(plan);
+      for (const f of unlistable) deps.logger.error(`Error listing ${f.path}: ${f.error}`);
+      for (const f of plan.failed) deps.logger.error(`Error uploading ${f.path}: ${f.error}`);
+      let result;
+      if (opts.dryRun) {
+        result = dryRun(plan, deps.logger);
+        if (config.dumps.length > 0) {
+          dumps = dryRunDumps(config.dumps, config.categories, config.keyPrefix, deps.logger);
+        }
+        hooks.push(...dryRunHooks(config.hooks, deps.logger));
+      } else {
+        ({ result, dumps } = await execute(plan, config, deps, state, opts));
+      }
+      const skipped = opts.verbose ? undefined : skippedLine(plan);
+      if (skipped) deps.logger.info(skipped);
+      done = {
+        plan,
+        bucketFailures: unlistable,
+        result,
+        versioningWarnings: versioningWarnings(versioning),
+      };
+    } finally {
+      // Once `before` succeeded, `after` runs whatever happened since (failure, SIGINT/SIGTERM).
+      if (!opts.dryRun && config.hooks.after.length > 0) {
+        await runAfterHooks(config.hooks, hookDeps(deps), hooks);
+      }
+    }
     if (!opts.dryRun) state.recordRun?.(summarize({ ...facts(), ...done }));
     // Asked after recordRun, which may be what meets a damaged state.
     summary = summarize({ ...facts(), ...done, state: state.health?.() });

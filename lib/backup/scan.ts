@@ -76,12 +76,33 @@ function childPath(parent: string, name: string): string {
   return parent === "" ? name : [parent, name].join("/");
 }
 
+/** A tree to walk and the prefix its paths get in the scan ("" for `source`). */
+export interface ScanRoot {
+  path: string;
+  prefix: string;
+  /** This tree's own excludes, added to the global ones. */
+  exclude?: string[];
+}
+
 /**
  * Walks source. `ownDirs` are absolute folders of the tool's own (state_dir): never backed up,
  * never counted, since the state changes while the run writes it.
  */
 export function scanTree(source: string, exclude: string[], ownDirs: string[] = []): ScanResult {
-  const walk = walkTree(source, exclude, ownDirs);
+  return scanTrees([{ path: source, prefix: "" }], exclude, ownDirs);
+}
+
+/**
+ * Walks several trees into one scan, each tree's paths under its prefix. A tree that is missing
+ * is a failure of its own when there are several (`tolerateMissing`): the others are scanned.
+ */
+export function scanTrees(
+  roots: ScanRoot[],
+  exclude: string[],
+  ownDirs: string[] = [],
+  tolerateMissing = false,
+): ScanResult {
+  const walk = walkTrees(roots, exclude, ownDirs, tolerateMissing);
   let step = walk.next();
   while (!step.done) step = walk.next();
   return step.value;
@@ -91,17 +112,18 @@ export function scanTree(source: string, exclude: string[], ownDirs: string[] = 
 const SLICE_MS = 4;
 
 /**
- * scanTree, giving the event loop a turn every few milliseconds, so that requests started
+ * scanTrees, giving the event loop a turn every few milliseconds, so that requests started
  * before it (the bucket listings) go out and come back while the tree is walked. `onSeen`
  * hears the number of files found so far at each turn (the progress line).
  */
-export async function scanTreeAsync(
-  source: string,
+export async function scanTreesAsync(
+  roots: ScanRoot[],
   exclude: string[],
   ownDirs: string[] = [],
+  tolerateMissing = false,
   onSeen?: (files: number) => void,
 ): Promise<ScanResult> {
-  const walk = walkTree(source, exclude, ownDirs);
+  const walk = walkTrees(roots, exclude, ownDirs, tolerateMissing);
   let sliceStart = performance.now();
   let step = walk.next();
   while (!step.done) {
@@ -115,18 +137,19 @@ export async function scanTreeAsync(
   return step.value;
 }
 
-/** The walk itself, pausing (yield: the files found so far) after each folder. */
-function* walkTree(
+/** scanTreesAsync of the single `source`. */
+export function scanTreeAsync(
   source: string,
   exclude: string[],
-  ownDirs: string[],
-): Generator<number, ScanResult> {
-  checkSource(source);
-  const own = new Set(ownDirs.map((d) => d.replace(/\/+$/, "")));
-  const isExcluded = createExcluder(exclude);
-  const root = source.replace(/\/+$/, "") || "/";
-  const out: ScanResult = {
-    files: new FileList(root),
+  ownDirs: string[] = [],
+  onSeen?: (files: number) => void,
+): Promise<ScanResult> {
+  return scanTreesAsync([{ path: source, prefix: "" }], exclude, ownDirs, false, onSeen);
+}
+
+function emptyScan(files: FileList): ScanResult {
+  return {
+    files,
     excluded: [],
     symlinks: [],
     special: [],
@@ -134,6 +157,46 @@ function* walkTree(
     failed: [],
     unseen: [],
   };
+}
+
+/** Each tree in turn, into one result; the files sorted by their (prefixed) paths at the end. */
+function* walkTrees(
+  roots: ScanRoot[],
+  exclude: string[],
+  ownDirs: string[],
+  tolerateMissing: boolean,
+): Generator<number, ScanResult> {
+  const own = new Set(ownDirs.map((d) => d.replace(/\/+$/, "")));
+  const rootPath = (r: ScanRoot) => r.path.replace(/\/+$/, "") || "/";
+  const files = new FileList(rootPath(roots[0]), roots[0].prefix);
+  for (const r of roots.slice(1)) files.addRoot(rootPath(r), r.prefix);
+  const out = emptyScan(files);
+  for (const r of roots) {
+    try {
+      yield* walkTree(rootPath(r), r.prefix, [...exclude, ...(r.exclude ?? [])], own, out);
+    } catch (err) {
+      if (!tolerateMissing || !(err instanceof SourceError)) throw err;
+      // Its files are not gone: the manifest keeps what it listed under the prefix.
+      out.failed.push({ path: `${r.prefix}/`, error: err.message });
+      out.unseen.push(`${r.prefix}/`);
+    }
+  }
+  out.files.sort();
+  return out;
+}
+
+/** One tree's walk into `out`, pausing after each folder (yield: the files found so far). */
+function* walkTree(
+  root: string,
+  prefix: string,
+  exclude: string[],
+  own: Set<string>,
+  out: ScanResult,
+): Generator<number, void> {
+  checkSource(root);
+  const isExcluded = createExcluder(exclude);
+  /** The path a tree-relative path has in the scan: under the tree's prefix. */
+  const shown = (rel: string) => prefix === "" ? rel : [prefix, rel].join("/");
   const stack: string[] = [""];
   while (stack.length > 0) {
     const rel = stack.pop()!;
@@ -143,18 +206,18 @@ function* walkTree(
       entries = [...Deno.readDirSync(dirAbs)];
     } catch (err) {
       if (rel === "") throw unlistable(root, err);
-      out.failed.push({ path: `${rel}/`, error: `cannot read folder: ${errorText(err)}` });
-      out.unseen.push(`${rel}/`);
+      out.failed.push({ path: `${shown(rel)}/`, error: `cannot read folder: ${errorText(err)}` });
+      out.unseen.push(`${shown(rel)}/`);
       continue;
     }
     /** This folder's names that are not UTF-8, read back when the first one is met. */
     let raw: Map<string, string[]> | undefined;
     const invalid = (name: string, isDir: boolean) => {
       raw ??= undecodableNames(dirAbs);
-      const shown = childPath(rel, raw.get(name)?.shift() ?? shownLossy(name));
-      out.invalidNames.push(isDir ? `${shown}/` : shown);
+      const path = shown(childPath(rel, raw.get(name)?.shift() ?? shownLossy(name)));
+      out.invalidNames.push(isDir ? `${path}/` : path);
       out.failed.push({
-        path: isDir ? `${shown}/` : shown,
+        path: isDir ? `${path}/` : path,
         error: isDir
           ? `folder ${INVALID_NAME}; nothing under it is backed up (rename the folder)`
           : `${INVALID_NAME}; not backed up (rename the file)`,
@@ -164,18 +227,18 @@ function* walkTree(
       const relPath = childPath(rel, entry.name);
       const abs = `${dirAbs}/${entry.name}`;
       if (entry.isSymlink) {
-        out.symlinks.push(relPath);
+        out.symlinks.push(shown(relPath));
         continue;
       }
       if (entry.isDirectory) {
         if (own.has(abs)) continue;
-        if (isExcluded(relPath, true)) out.excluded.push(`${relPath}/`);
+        if (isExcluded(relPath, true)) out.excluded.push(`${shown(relPath)}/`);
         else if (isUndecodable(dirAbs, entry.name)) invalid(entry.name, true);
         else stack.push(relPath);
         continue;
       }
       if (isExcluded(relPath, false)) {
-        out.excluded.push(relPath);
+        out.excluded.push(shown(relPath));
         continue;
       }
       if (isUndecodable(dirAbs, entry.name)) {
@@ -186,16 +249,16 @@ function* walkTree(
       try {
         st = Deno.lstatSync(abs);
       } catch (err) {
-        out.failed.push({ path: relPath, error: errorText(err) });
-        if (!(err instanceof Deno.errors.NotFound)) out.unseen.push(relPath);
+        out.failed.push({ path: shown(relPath), error: errorText(err) });
+        if (!(err instanceof Deno.errors.NotFound)) out.unseen.push(shown(relPath));
         continue;
       }
       if (!st.isFile) {
-        out.special.push(relPath);
+        out.special.push(shown(relPath));
         continue;
       }
       out.files.add(
-        relPath,
+        shown(relPath),
         st.size,
         st.mtime?.getTime() ?? 0,
         st.ctime?.getTime() ?? 0,
@@ -205,6 +268,4 @@ function* walkTree(
     }
     yield out.files.length;
   }
-  out.files.sort();
-  return out;
 }

@@ -2,9 +2,17 @@
  * The run's summary from what happened, pure: the plan, what executing it (or the dry run) gave,
  * the buckets that could not be listed, the local state's health, and the notifications.
  */
-import type { NotificationOutcome, PathFailure, Plan, Summary } from "../core/types.ts";
+import type {
+  DumpOutcome,
+  HookOutcome,
+  NotificationOutcome,
+  PathFailure,
+  Plan,
+  Summary,
+} from "../core/types.ts";
 import type { StateHealth } from "../core/ports.ts";
 import type { ExecuteResult } from "./execute.ts";
+import { withStderr } from "./commands.ts";
 
 /** What a dry run reports instead of uploads. */
 export interface DryRunResult {
@@ -33,6 +41,28 @@ export interface RunFacts {
   unwatched?: boolean;
   /** Buckets without versioning, or whose versioning could not be read (versioning.ts). */
   versioningWarnings?: string[];
+  /** The [[dumps]] (when configured) and the hooks that ran (when configured). */
+  dumps?: DumpOutcome[];
+  hooks?: HookOutcome[];
+}
+
+/** One failure per dump or hook that failed (a dump's is named `dump <name>`). */
+export function commandFailures(
+  dumps: DumpOutcome[] = [],
+  hooks: HookOutcome[] = [],
+): PathFailure[] {
+  return [
+    ...hooks.filter((h) => h.status === "failed").map((h) => ({
+      path: `${h.phase} hook ${h.command}`,
+      error: withStderr(h.error ?? "failed", h.stderr),
+    })),
+    ...dumps.filter((d) => d.status === "failed").map((d) => ({
+      path: `dump ${d.name}`,
+      error: `${
+        withStderr(d.error ?? "failed", d.stderr)
+      } (no new version of s3://${d.bucket}/${d.key})`,
+    })),
+  ];
 }
 
 /** The warning of a run that reports to nobody (SNS topic and ping URL both unset). */
@@ -90,6 +120,7 @@ export function summarize(f: RunFacts): Summary {
       });
     }
   }
+  failures.push(...commandFailures(f.dumps, f.hooks));
   if (notes.failure) failures.push(notes.failure);
   const errors = f.fatal !== undefined ? Math.max(failures.length, 1) : failures.length;
   return {
@@ -120,6 +151,8 @@ export function summarize(f: RunFacts): Summary {
     ...(f.fatal !== undefined ? { fatal: f.fatal } : {}),
     ...(executed ? { uploadedFiles: executed.uploadedKeys } : {}),
     ...(dry ? { wouldUpload: dry.wouldUpload, bytesToUpload: dry.bytesToUpload } : {}),
+    ...(f.dumps ? { dumps: f.dumps } : {}),
+    ...(f.hooks ? { hooks: f.hooks } : {}),
     notifications: {},
   };
 }

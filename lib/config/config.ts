@@ -26,10 +26,22 @@ import { isValidBucketName } from "./buckets.ts";
 import { rate } from "./rate.ts";
 import type { LogLevel } from "../core/ports.ts";
 import { defaultStateDir, processStateEnv, type StateEnv } from "./state_dir.ts";
+import {
+  type DumpConfig,
+  dumpList,
+  dumpsOf,
+  duration,
+  hookList,
+  type HooksConfig,
+  hooksOf,
+  sourceList,
+  sourcesOf,
+  type SourceTree,
+} from "./commands.ts";
 
 export { isHttpUrl } from "./schema.ts";
 export { isValidBucketName };
-export type { InfraConfig };
+export type { DumpConfig, HooksConfig, InfraConfig, SourceTree };
 
 /**
  * Files uploaded at once by default. Measured on the 5,000-file bench set (initial upload,
@@ -53,7 +65,12 @@ const CATEGORY_NAME = v.pipe(
 
 /** The whole document: every key s3backup.toml may have. */
 export const DOCUMENT = table({
-  source: text(),
+  source: v.optional(text()),
+  sources: sourceList(),
+  dumps: dumpList(),
+  before: hookList(),
+  after: hookList(),
+  hook_timeout: v.optional(duration(), "15m"),
   key_prefix: v.optional(str(), ""),
   state_dir: v.optional(text()),
   exclude: v.optional(strList(), []),
@@ -99,7 +116,12 @@ export interface AwsConfig {
 export interface Config {
   /** The file this came from; undefined in zero-config (environment) mode. */
   path?: string;
+  /** The tree to back up; with [[sources]], their paths joined by ", " (for messages). */
   source: string;
+  /** Every tree to back up: `source` alone (prefix ""), or the [[sources]] tables. */
+  sources: SourceTree[];
+  dumps: DumpConfig[];
+  hooks: HooksConfig;
   keyPrefix: string;
   stateDir: string;
   exclude: string[];
@@ -173,9 +195,18 @@ export function configFromToml(
     );
   }
   const { aws } = d;
+  const sources = sourcesOf(
+    d.source,
+    d.sources,
+    (p) => resolveFrom(baseDir, p),
+    d.dumps.length > 0,
+  );
   return {
     path,
-    source: resolveFrom(baseDir, d.source),
+    source: sources.map((s) => s.path).join(", "),
+    sources,
+    dumps: dumpsOf(d.dumps, categories),
+    hooks: hooksOf(d.before, d.after, d.hook_timeout),
     keyPrefix: d.key_prefix.replace(/^\/+|\/+$/g, ""),
     stateDir: resolveFrom(baseDir, d.state_dir ?? defaultStateDir(path, env)),
     exclude: d.exclude,

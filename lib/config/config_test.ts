@@ -51,6 +51,9 @@ Deno.test("parseConfigText: the SPEC example, paths relative to the file's folde
   assert.deepEqual(rest, {
     path: PATH,
     source: "/etc/acme/sample_data",
+    sources: [{ path: "/etc/acme/sample_data", prefix: "", exclude: [] }],
+    dumps: [],
+    hooks: { before: [], after: [], timeout: "15m", timeoutMs: 900_000 },
     keyPrefix: "",
     stateDir: "/etc/acme/.s3backup",
     exclude: ["**/.git/**", "**/*.tmp"],

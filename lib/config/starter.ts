@@ -29,6 +29,10 @@ concurrency = 16
 # log = "normal"
 # Bytes per second for all uploads together (K, M, G suffixes); --bwlimit wins.
 # bwlimit = "10M"
+# Commands run before and after each run (argv lists, no shell), e.g. a snapshot; see
+# docs/databases.md. A failing \`before\` stops the run; \`after\` runs whatever happened.
+# before = [["/usr/local/sbin/snapshot-up"]]
+# after = [["/usr/local/sbin/snapshot-down"]]
 
 [aws]
 region = "eu-south-1"
@@ -57,6 +61,13 @@ extensions = [".sql", ".sql.gz", ".dump", ".db", ".bak"]
 # A heartbeat monitor (healthchecks.io style): GET on success, <url>/fail on failure.
 # [notify]
 # ping_url = "https://hc-ping.com/your-uuid"
+
+# A database dump: the command's stdout streamed into dumps/<name><extension> in the
+# category's bucket, every run; a dump that fails never becomes a version (docs/databases.md).
+# [[dumps]]
+# name = "prod"
+# command = ["pg_dump", "--format=custom", "prod"]
+# extension = ".dump"
 
 # Read only by the infrastructure stack (deno task deploy-infra).
 # [infra]

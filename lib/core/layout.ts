@@ -10,6 +10,8 @@ export const MAX_KEY_BYTES = 1024;
 export const SHA256_METADATA = "sha256";
 /** User metadata carrying the file's mtime, ISO 8601 (x-amz-meta-mtime), restored with it. */
 export const MTIME_METADATA = "mtime";
+/** User metadata naming the [[dumps]] entry an object holds (x-amz-meta-dump). */
+export const DUMP_METADATA = "dump";
 /** Reserved key (under key_prefix) of the run manifest in every bucket. */
 export const MANIFEST_NAME = ".s3backup/manifest.txt.gz";
 

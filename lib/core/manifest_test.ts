@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { gunzipSync } from "node:zlib";
-import { decodeManifest, encodeManifest, manifestFingerprint } from "./manifest.ts";
+import {
+  decodeManifest,
+  decodeManifestEntries,
+  encodeManifest,
+  manifestFingerprint,
+} from "./manifest.ts";
 
 const KEYS = ["a.txt", "b/c.pdf", "line\nbreak.txt", "Z.txt", "é.txt", "🎉.jpg"];
 
@@ -34,4 +39,29 @@ Deno.test("manifestFingerprint: any change to the key set changes it", () => {
     assert.ok(!seen.has(f), `distinct fingerprint for ${JSON.stringify(keys)}`);
     seen.add(f);
   }
+});
+
+Deno.test("manifest: dump records (SHA-256, version, size) round-trip beside the keys", () => {
+  const dumps = [
+    { key: "dumps/prod.dump", sha256: "ab".repeat(32), versionId: "v2", size: 1234 },
+    { key: "dumps/app.sql", sha256: "cd".repeat(32), size: 5 }, // no version id (unversioned)
+  ];
+  const bytes = encodeManifest([...KEYS, "dumps/prod.dump", "dumps/app.sql"], dumps);
+  const got = decodeManifestEntries(bytes);
+  assert.deepEqual([...got.keys], [...KEYS, "dumps/prod.dump", "dumps/app.sql"].sort());
+  assert.deepEqual(got.dumps.get("dumps/prod.dump"), dumps[0]);
+  assert.deepEqual(got.dumps.get("dumps/app.sql"), { ...dumps[1], versionId: undefined });
+  // Readers of the key set see the keys only.
+  assert.deepEqual(decodeManifest(bytes), got.keys);
+  // The fingerprint is still the SHA-256 of the text; a new night's dump changes it.
+  const text = new TextDecoder().decode(gunzipSync(bytes));
+  assert.equal(
+    manifestFingerprint([...KEYS, "dumps/prod.dump", "dumps/app.sql"], dumps),
+    `text:${createHash("sha256").update(text).digest("hex")}`,
+  );
+  const tonight = [{ ...dumps[0], sha256: "ef".repeat(32), versionId: "v3" }, dumps[1]];
+  assert.notEqual(
+    manifestFingerprint([...KEYS, "dumps/prod.dump", "dumps/app.sql"], tonight),
+    manifestFingerprint([...KEYS, "dumps/prod.dump", "dumps/app.sql"], dumps),
+  );
 });

@@ -70,6 +70,25 @@ export interface PutResult {
   versionId?: string;
 }
 
+/**
+ * Content of unknown size, uploaded as it is produced (a database dump from a command's stdout).
+ * Its metadata goes out before the first byte is known, so it cannot carry the content's
+ * SHA-256: the caller hashes the chunks as they pass and records the result elsewhere (the run
+ * manifest). A throw from `body` aborts the upload: nothing is stored, no version is made.
+ */
+export interface StreamPutRequest {
+  bucket: string;
+  key: string;
+  body: AsyncIterable<Uint8Array>;
+  contentType: string;
+  metadata: Record<string, string>;
+}
+
+export interface StreamPutResult extends PutResult {
+  /** Bytes stored. */
+  size: number;
+}
+
 export interface ObjectHead extends RemoteObject {
   metadata: Record<string, string>;
   versionId?: string;
@@ -120,6 +139,11 @@ export interface ObjectStore {
   /** undefined when the object (or version) does not exist. */
   head(bucket: string, key: string, versionId?: string): Promise<ObjectHead | undefined>;
   put(req: PutRequest): Promise<PutResult>;
+  /**
+   * Uploads `body` as it is read, holding at most a few parts of it in memory (the same budget
+   * as put); the object exists only once `body` ended without a throw.
+   */
+  putStream(req: StreamPutRequest): Promise<StreamPutResult>;
   /**
    * Whether a stored object holds this content, judged from what the store keeps of it (S3:
    * the ETag, an MD5 or an MD5 of part MD5s); "unknown" where that says nothing (SSE-KMS).
@@ -206,6 +230,41 @@ export interface RunRecord {
   errors: number;
   bytesUploaded: number;
   durationMs: number;
+}
+
+/** How a command ended (see CommandRunner). */
+export interface CommandExit {
+  /** The exit code; undefined when a signal ended it or it could not be started. */
+  code?: number;
+  /** The signal that ended it ("SIGTERM", …). */
+  signal?: string;
+  /** It ran past its timeout and was killed. */
+  timedOut: boolean;
+  /** It could not be started (not found, not executable): why. */
+  startError?: string;
+  /** The last lines it wrote to stderr, capped. */
+  stderrTail: string[];
+}
+
+/** A command started by a CommandRunner. */
+export interface RunningCommand {
+  /** Its stdout, when piped; ends when the command closes it. */
+  stdout: AsyncIterable<Uint8Array>;
+  /** Settles (never rejects) once it exited and its stderr was read. */
+  exit: Promise<CommandExit>;
+  /** Ends it (SIGTERM, then SIGKILL after a grace period); no-op once it exited. */
+  kill(): void;
+}
+
+/**
+ * Starts commands from an argv (no shell), the environment passed through: the dumps' and the
+ * hooks' commands. A timeout or the signal kills the command.
+ */
+export interface CommandRunner {
+  start(
+    argv: string[],
+    opts: { stdout: "piped" | "discard"; timeoutMs: number; signal?: AbortSignal },
+  ): RunningCommand;
 }
 
 export function stateKey(bucket: string, key: string): string {

@@ -91,6 +91,34 @@ export interface Plan {
   unseen: string[];
 }
 
+/** A `[[dumps]]` entry in a run: its object, and how it went. */
+export interface DumpOutcome {
+  name: string;
+  bucket: string;
+  key: string;
+  /** "would-run" in a dry run; "not-run" when the run was interrupted before it. */
+  status: "uploaded" | "failed" | "would-run" | "not-run";
+  bytes: number;
+  durationMs: number;
+  /** SHA-256 of the content, computed while it streamed (recorded in the run manifest). */
+  sha256?: string;
+  versionId?: string;
+  error?: string;
+  /** The command's last stderr lines, when it failed. */
+  stderr?: string[];
+}
+
+/** A `before` or `after` hook in a run. */
+export interface HookOutcome {
+  phase: "before" | "after";
+  /** Its argv, shown as one line. */
+  command: string;
+  status: "ok" | "failed" | "would-run";
+  durationMs: number;
+  error?: string;
+  stderr?: string[];
+}
+
 /** The outcome of a run, reported on stdout, as JSON and through SNS. */
 export interface Summary {
   status: "OK" | "FAILED" | "INTERRUPTED";
@@ -125,6 +153,10 @@ export interface Summary {
   wouldUpload?: string[];
   /** Dry run: the bytes a real run would upload. */
   bytesToUpload?: number;
+  /** The [[dumps]] of the run (absent when none are configured). */
+  dumps?: DumpOutcome[];
+  /** The before/after hooks that ran (absent when none are configured). */
+  hooks?: HookOutcome[];
   /** Each configured report channel, and whether the report reached it. */
   notifications: { sns?: NotificationOutcome; heartbeat?: NotificationOutcome };
 }

@@ -14,6 +14,11 @@ export interface RestoreCandidate {
   /** Path under --to: the key without key_prefix. */
   relPath: string;
   version: ObjectVersion;
+  /**
+   * The SHA-256 the run manifest recorded for this version (a dump's: its hash is known only
+   * after its metadata was sent); the object's own metadata is used when it has one.
+   */
+  expectedSha256?: string;
 }
 
 /** Picks, per key, the newest version at or before `at` (versions may come in any order). */

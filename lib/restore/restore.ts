@@ -12,7 +12,7 @@ import type { PathFailure } from "../core/types.ts";
 import { describeError, type Outcome } from "../core/errors.ts";
 import { forEachPool } from "../core/pool.ts";
 import { sha256File } from "../core/digest.ts";
-import { MTIME_METADATA, SHA256_METADATA } from "../core/layout.ts";
+import { DUMP_METADATA, MTIME_METADATA, SHA256_METADATA } from "../core/layout.ts";
 import { RestoreTarget } from "./target.ts";
 import { candidates, nothingBecause } from "./select.ts";
 import { plural } from "./report.ts";
@@ -72,7 +72,7 @@ async function alreadyRestored(
     const st = await Deno.lstat(path);
     if (!st.isFile || st.size !== c.version.size) return false;
     const head = await store.head(c.bucket, c.key, versionOf(c));
-    const recorded = head?.metadata[SHA256_METADATA]?.toLowerCase();
+    const recorded = head?.metadata[SHA256_METADATA]?.toLowerCase() ?? c.expectedSha256;
     if (!recorded) return false;
     // No symlink is followed: the folders were checked, the file itself is opened O_NOFOLLOW.
     const expect = { dev: st.dev, ino: st.ino ?? undefined };
@@ -120,10 +120,13 @@ async function restoreOne(
       while (off < chunk.length) off += await file.write(chunk.subarray(off));
     }
     const sha = hash.digest("hex");
-    const expected = got.metadata[SHA256_METADATA]?.toLowerCase();
+    const expected = got.metadata[SHA256_METADATA]?.toLowerCase() ?? c.expectedSha256;
     if (expected === undefined) {
       log.warn(
-        `No recorded SHA-256 for ${c.relPath} (not uploaded by s3backup); restored unchecked`,
+        got.metadata[DUMP_METADATA] !== undefined
+          ? `No SHA-256 recorded for the dump ${c.relPath} (this version is not in the run ` +
+            `manifest as of --at); restored unchecked`
+          : `No recorded SHA-256 for ${c.relPath} (not uploaded by s3backup); restored unchecked`,
       );
     } else if (sha !== expected) {
       throw new Error(

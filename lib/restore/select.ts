@@ -8,7 +8,7 @@ import type { PathFailure } from "../core/types.ts";
 import type { RestoreOptions } from "./restore.ts";
 import { describeError } from "../core/errors.ts";
 import { selectCategories } from "../verify/list.ts";
-import { readManifest } from "../core/manifest.ts";
+import { type DumpRecord, readManifestEntries } from "../core/manifest.ts";
 import { keyPrefixPath, manifestKey, relativePathOf } from "../core/layout.ts";
 import { type RestoreCandidate, versionsAt } from "./plan.ts";
 
@@ -70,6 +70,8 @@ export async function candidates(config: Config, store: ObjectStore, opts: Resto
     for (const v of versionsAt(versions, opts.at)) {
       if (present && !present.keys.has(v.key) && v.lastModified <= present.time) continue;
       restorable.add(v.key);
+      const record = present?.dumps.get(v.key);
+      const expectedSha256 = record && isRecorded(v, record) ? record.sha256 : undefined;
       const rel = relativePathOf(v.key, config.keyPrefix);
       if (rel instanceof Error) {
         const refused = { path: `s3://${c.bucket}/${v.key}`, error: rel.message };
@@ -81,6 +83,7 @@ export async function candidates(config: Config, store: ObjectStore, opts: Resto
           key: v.key,
           relPath: rel,
           version: v,
+          ...(expectedSha256 ? { expectedSha256 } : {}),
         });}
     }
     // In the backup at --at, yet no version to restore: never uploaded (its upload failed).
@@ -94,22 +97,30 @@ export async function candidates(config: Config, store: ObjectStore, opts: Resto
   return found;
 }
 
+/** Whether a version is the one a dump record describes (by version id; by size without one). */
+function isRecorded(v: ObjectVersion, record: DumpRecord): boolean {
+  if (record.versionId !== undefined && record.versionId !== "null") {
+    return v.versionId === record.versionId;
+  }
+  return v.size === record.size;
+}
+
 /**
- * The keys the source held at `at`, from the newest manifest no later than it; undefined when
- * there is none (then every key's newest version counts).
+ * The keys the source held at `at` and the dumps' records, from the newest manifest no later
+ * than it; undefined when there is none (then every key's newest version counts).
  */
 async function presentAt(store: ObjectStore, bucket: string, key: string, at: Date) {
   const versions = [];
   for await (const v of store.listVersions(bucket, key)) if (v.key === key) versions.push(v);
   const [manifest] = versionsAt(versions, at);
   if (!manifest) return undefined;
-  const keys = await readManifest(
+  const entries = await readManifestEntries(
     store,
     bucket,
     key,
     manifest.versionId === "null" ? undefined : manifest.versionId,
   );
-  return keys ? { keys, time: manifest.lastModified } : undefined;
+  return entries ? { ...entries, time: manifest.lastModified } : undefined;
 }
 
 /** Why nothing was found to restore, for a user who asked for something. */

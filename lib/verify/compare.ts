@@ -8,7 +8,8 @@ import type { Config } from "../config/config.ts";
 import type { Logger, ObjectStore, StateStore } from "../core/ports.ts";
 import { stateKey } from "../core/ports.ts";
 import type { Category, LocalFile, PathFailure, RemoteObject, StateRow } from "../core/types.ts";
-import { scanTree } from "../backup/scan.ts";
+import { checkSources, scanSources } from "../backup/sources.ts";
+import { dumpTarget } from "../backup/dumps.ts";
 import { createRouter } from "../backup/route.ts";
 import { SHA256_METADATA } from "../core/layout.ts";
 import { sha256File, sha256OfStream } from "../core/digest.ts";
@@ -94,7 +95,7 @@ export async function compareTree(
   opts: CompareOptions,
 ): Promise<CompareReport> {
   const categories = selectCategories(config, opts.category);
-  const scan = scanTree(config.source, config.exclude, [config.stateDir]);
+  const scan = await scanSources(checkSources(config.sources), config.exclude, [config.stateDir]);
   const listings = await listBuckets(
     deps.store,
     [...new Set(categories.map((c) => c.bucket))],
@@ -122,7 +123,12 @@ export async function compareTree(
     });
   }
   for (const p of paired.sourceOnly) diff("missing", p, "not in the bucket");
+  // A dump has no file in the trees: its object is not an extra.
+  const dumps = new Set(
+    config.dumps.map((d) => dumpTarget(d, config.categories, config.keyPrefix).key),
+  );
   for (const { category, object } of paired.destOnly) {
+    if (dumps.has(object.key)) continue;
     diff(
       "extra",
       { category, key: object.key },

@@ -9,7 +9,12 @@
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import type { ObjectStore, PutRequest, UploadSource } from "../../lib/core/ports.ts";
+import type {
+  ObjectStore,
+  PutRequest,
+  StreamPutRequest,
+  UploadSource,
+} from "../../lib/core/ports.ts";
 import { bytesSource, sha256OfStream } from "../../lib/core/digest.ts";
 import { forEachPool } from "../../lib/core/pool.ts";
 
@@ -49,6 +54,33 @@ export function putRequestFor(
     contentType: opts.contentType ?? "application/octet-stream",
     metadata: { sha256: source.sha256, mtime: "2026-02-11T02:00:00.000Z" },
   };
+}
+
+export function streamRequestFor(
+  bucket: string,
+  key: string,
+  body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): StreamPutRequest {
+  const iterable = Symbol.asyncIterator in body ? body : (async function* () {
+    yield* body as Iterable<Uint8Array>;
+  })();
+  return {
+    bucket,
+    key,
+    body: iterable,
+    contentType: "application/octet-stream",
+    metadata: { dump: "small", mtime: "2026-02-11T02:00:00.000Z" },
+  };
+}
+
+/** The bytes as a pipe gives them: chunks of uneven sizes (64 KiB - 1, then 100,003, …). */
+export function* chunked(bytes: Uint8Array): Generator<Uint8Array> {
+  const sizes = [65_535, 100_003, 1_048_573];
+  for (let at = 0, i = 0; at < bytes.length; i++) {
+    const n = sizes[i % sizes.length];
+    yield bytes.subarray(at, at + n);
+    at += n;
+  }
 }
 
 /** Deterministic bytes that differ at every part boundary. */
@@ -283,6 +315,63 @@ export function objectStoreContract(
     const all = await collect(store.listVersions(bucket, "docs/"));
     assert.deepEqual(all.map((v) => v.key), ["docs/a.txt", "docs/a.txt", "docs/b.txt"]);
   }, skip.versioning);
+
+  register(
+    "putStream: content of unknown size round-trips, one part or several, with its metadata",
+    async ({ store, bucket }) => {
+      const small = await store.putStream(streamRequestFor(bucket, "dumps/small.sql", [
+        Buffer.from("CREATE TABLE t (x int);\n"),
+        new Uint8Array(),
+        Buffer.from("INSERT INTO t VALUES (1);\n"),
+      ]));
+      assert.equal(small.size, 50);
+      const got = await store.get(bucket, "dumps/small.sql");
+      assert.ok(got);
+      assert.equal(
+        (await readAll(got.body)).toString(),
+        "CREATE TABLE t (x int);\nINSERT INTO t VALUES (1);\n",
+      );
+      assert.equal(got.metadata.dump, "small");
+
+      // Over two 8 MiB parts, in chunks that never line up with a part's end.
+      const bytes = patternBytes(20 * MiB + 123, 7);
+      const big = await store.putStream(streamRequestFor(bucket, "dumps/big.dump", chunked(bytes)));
+      assert.equal(big.size, bytes.length);
+      const head = await store.head(bucket, "dumps/big.dump");
+      assert.equal(head?.size, bytes.length);
+      assert.equal(head?.metadata.dump, "small");
+      const back = await store.get(bucket, "dumps/big.dump");
+      assert.ok(back);
+      assert.equal(await sha256OfStream(back.body), bytesSource(bytes).sha256);
+    },
+  );
+
+  register(
+    "putStream: a body that throws, early or after parts were sent, stores nothing",
+    async ({ store, bucket, versioned }) => {
+      const key = "dumps/prod.dump";
+      await store.putStream(streamRequestFor(bucket, key, [Buffer.from("last night's dump")]));
+      const broken = (after: number) =>
+        (async function* () {
+          yield* chunked(patternBytes(after, 9));
+          throw new Error("pg_dump exited with code 1");
+        })();
+      for (const after of [1000, 12 * MiB]) {
+        await assert.rejects(
+          store.putStream(streamRequestFor(bucket, key, broken(after))),
+          /pg_dump exited with code 1/,
+          `a body that throws after ${after} bytes`,
+        );
+      }
+      const got = await store.get(bucket, key);
+      assert.ok(got);
+      assert.equal((await readAll(got.body)).toString(), "last night's dump");
+      if (versioned) {
+        const versions = await collect(store.listVersions(bucket, key));
+        assert.equal(versions.length, 1, "no version was made by the failed uploads");
+      }
+    },
+  );
 
   register("requestCounts grows with the requests made", async ({ store, bucket }) => {
     const before = store.requestCounts();

@@ -5,11 +5,22 @@
  * gets a fresh bucket with versioning enabled, deleted afterwards. Skipped, visibly, when RGW
  * is not running (start it with tests/servers/rgw.sh).
  */
-import { CreateBucketCommand, PutBucketVersioningCommand } from "@aws-sdk/client-s3";
+import {
+  CreateBucketCommand,
+  ListMultipartUploadsCommand,
+  ListObjectVersionsCommand,
+  PutBucketVersioningCommand,
+} from "@aws-sdk/client-s3";
 import { S3Store } from "../../lib/adapters/s3/store.ts";
 import { RGW_SKIP_MESSAGE, rgwFromEnv } from "../servers/rgw_env.ts";
 import assert from "node:assert/strict";
-import { objectStoreContract, patternBytes, putRequestFor } from "./object_store_contract.ts";
+import {
+  chunked,
+  objectStoreContract,
+  patternBytes,
+  putRequestFor,
+  streamRequestFor,
+} from "./object_store_contract.ts";
 import { startFaultProxy } from "../support/fault_proxy.ts";
 import { contentTypeReader, deleteBucketFully, testS3Client } from "./s3_fixture.ts";
 
@@ -91,6 +102,48 @@ Deno.test({
       await proxy.close();
       await deleteBucketFully(direct, bucket);
       direct.destroy();
+    }
+  },
+});
+
+/**
+ * A stream that fails after parts were stored on the server: the multipart upload is aborted
+ * there (none left open, so nothing is billed) and no version is made.
+ */
+Deno.test({
+  name: `S3Store over RGW: a failed putStream leaves no open multipart upload and no version${
+    rgw === undefined ? ` (skipped: ${RGW_SKIP_MESSAGE})` : ""
+  }`,
+  ignore: rgw === undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const client = testS3Client(rgw!.endpoint, rgw!.region, rgw!);
+    const bucket = `s3b-stream-${run}`;
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    await client.send(
+      new PutBucketVersioningCommand({
+        Bucket: bucket,
+        VersioningConfiguration: { Status: "Enabled" },
+      }),
+    );
+    try {
+      const store = new S3Store(client, { minPartSize: 5 * 1024 * 1024 });
+      const body = (async function* () {
+        yield* chunked(patternBytes(17 * 1024 * 1024, 11)); // three parts sent
+        throw new Error("mysqldump: Got error: 2013: Lost connection");
+      })();
+      await assert.rejects(
+        store.putStream(streamRequestFor(bucket, "dumps/app.sql", body)),
+        /Lost connection/,
+      );
+      const open = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+      assert.deepEqual(open.Uploads ?? [], [], "the multipart upload was aborted");
+      const versions = await client.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+      assert.deepEqual(versions.Versions ?? [], []);
+    } finally {
+      await deleteBucketFully(client, bucket);
+      client.destroy();
     }
   },
 });

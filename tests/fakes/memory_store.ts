@@ -22,6 +22,8 @@ import type {
   PutRequest,
   PutResult,
   RestoreRequestOutcome,
+  StreamPutRequest,
+  StreamPutResult,
   UploadSource,
 } from "../../lib/core/ports.ts";
 import type { RemoteObject } from "../../lib/core/types.ts";
@@ -276,6 +278,10 @@ export class MemoryStore implements ObjectStore {
       );
     }
     source.assertUnchanged?.();
+    return this.#store(req, body);
+  }
+
+  #store(req: Omit<PutRequest, "source">, body: Uint8Array): PutResult {
     const etag = md5(body).toString("hex");
     const versionId = this.#newVersionId();
     const metadata: Record<string, string> = {};
@@ -293,6 +299,20 @@ export class MemoryStore implements ObjectStore {
     });
     this.#buckets.get(req.bucket)!.set(req.key, versions);
     return { etag, versionId };
+  }
+
+  /**
+   * Reads the whole body, then stores it as put does; a body that throws stores nothing. Counted
+   * as one PutObject (this fake knows no parts).
+   */
+  async putStream(req: StreamPutRequest): Promise<StreamPutResult> {
+    this.#bucket(req.bucket);
+    const chunks: Uint8Array[] = [];
+    for await (const c of req.body) chunks.push(c.slice());
+    const body = Buffer.concat(chunks);
+    this.#count("PutObject", req.key);
+    const out = this.#store(req, new Uint8Array(body));
+    return { ...out, size: body.length };
   }
 
   /** This fake's ETag is the MD5 of the whole content, whatever its size. */

@@ -5,7 +5,8 @@
  * with checksums S3 verifies on receipt: Content-MD5 on every PUT and part (checked by S3 and
  * S3-compatible servers) and x-amz-checksum-sha256 on single PUTs (checked by AWS S3). Bodies
  * are bytes, so the SDK's own retries apply to uploads too. Every request carries the store's
- * abort signal (SIGINT/SIGTERM). Multipart uploads: multipart.ts; the format: format.ts.
+ * abort signal (SIGINT/SIGTERM). Multipart uploads: multipart.ts; content of unknown size (a
+ * dump's pipe): stream_upload.ts; the format: format.ts.
  */
 import {
   GetBucketVersioningCommand,
@@ -25,6 +26,8 @@ import type {
   PutRequest,
   PutResult,
   RestoreRequestOutcome,
+  StreamPutRequest,
+  StreamPutResult,
   UploadJournal,
   UploadSource,
   VersioningStatus,
@@ -35,6 +38,8 @@ import { etagOf, listCommonPrefixes, listObjects, listObjectVersions } from "./l
 import { abortReason, isNotFound, restoreState, type SdkError, untilAborted } from "./errors.ts";
 import { abortUpload, type MultipartContext, putMultipart } from "./multipart.ts";
 import { choosePartSize, DEFAULT_PART_SIZE, expectedEtag, md5Base64 } from "./format.ts";
+import { putStream } from "./stream_upload.ts";
+import { sha256Hex } from "../../core/digest.ts";
 
 /**
  * The part of S3Client the adapter uses, and the requests its transport sent by operation
@@ -168,26 +173,44 @@ export class S3Store implements ObjectStore {
     const release = await this.#memory.acquire(req.source.size);
     try {
       const bytes = await req.source.read(0, req.source.size);
-      const out = await this.#send<{ ETag?: string; VersionId?: string }>(
-        new PutObjectCommand({
-          Bucket: req.bucket,
-          Key: req.key,
-          Body: bytes,
-          ContentLength: bytes.length,
-          ContentMD5: md5Base64(bytes),
-          ChecksumSHA256: this.#sha256
-            ? Buffer.from(req.source.sha256, "hex").toString("base64")
-            : undefined,
-          ContentType: req.contentType,
-          Metadata: req.metadata,
-        }),
-        this.#signal,
-        req.onProgress,
-      );
-      return { etag: etagOf(out.ETag), versionId: out.VersionId };
+      return await this.#putBytes(req, bytes, req.source.sha256);
     } finally {
       release();
     }
+  }
+
+  /** One PutObject of bytes already in memory (and counted in the budget by the caller). */
+  async #putBytes(
+    req: Omit<PutRequest, "source">,
+    bytes: Uint8Array,
+    sha256?: string,
+  ): Promise<PutResult> {
+    const out = await this.#send<{ ETag?: string; VersionId?: string }>(
+      new PutObjectCommand({
+        Bucket: req.bucket,
+        Key: req.key,
+        Body: bytes,
+        ContentLength: bytes.length,
+        ContentMD5: md5Base64(bytes),
+        ChecksumSHA256: this.#sha256 && sha256 !== undefined
+          ? Buffer.from(sha256, "hex").toString("base64")
+          : undefined,
+        ContentType: req.contentType,
+        Metadata: req.metadata,
+      }),
+      this.#signal,
+      req.onProgress,
+    );
+    return { etag: etagOf(out.ETag), versionId: out.VersionId };
+  }
+
+  putStream(req: StreamPutRequest): Promise<StreamPutResult> {
+    return putStream({
+      ...this.#multipart(),
+      minPartSize: this.#minPartSize,
+      // The whole content is in hand here: AWS can check its SHA-256 on receipt.
+      putBytes: (r, bytes) => this.#putBytes(r, bytes, sha256Hex(bytes)),
+    }, req);
   }
 
   async contentMatches(

@@ -1,5 +1,5 @@
 /**
- * The README's cron route, tested for real: tests/setup/cron_route.sh creates the user, the
+ * The documented cron route (docs/operations.md), tested for real: tests/setup/cron_route.sh creates the user, the
  * folders, the permissions, the config (s3backup init under /etc) and the crontab line on a
  * throwaway root (a private mount namespace), then runs the cron command once as cron would,
  * against the embedded S3 server. Needs root (CI runs as root); skipped elsewhere.
@@ -29,21 +29,18 @@ const why = canRun();
 if (why && Deno.env.get("CI") === "true") throw new Error(`cron_route_test.ts cannot run: ${why}`);
 if (why) console.warn(`SKIPPED cron_route_test.ts: ${why}`);
 
-Deno.test("README's cron steps are the ones the script runs", () => {
+Deno.test("the cron steps of docs/operations.md are the ones the script runs", () => {
   const script = Deno.readTextFileSync(SCRIPT);
-  const block = script.split("# --- README steps")[1].split("# --- end of README steps")[0];
+  const block = script.split("# --- documented steps")[1].split("# --- end of documented steps")[0];
   const steps = block.split("\n").slice(1).map((l) => l.trim())
     .filter((l) => l !== "" && !l.startsWith("#") && !l.includes("# test-only"));
   assert.ok(steps.length >= 10, `${steps.length} steps`);
-  const docs = [Deno.readTextFileSync(`${REPO_ROOT}README.md`)];
-  for (const e of Deno.readDirSync(`${REPO_ROOT}docs`)) {
-    if (e.name.endsWith(".md")) docs.push(Deno.readTextFileSync(`${REPO_ROOT}docs/${e.name}`));
-  }
+  const doc = Deno.readTextFileSync(`${REPO_ROOT}docs/operations.md`);
   // The documented lines, each command of them without its sudo.
-  const lines = docs.flatMap((d) => d.split("\n")).filter((l) => l.startsWith("sudo "))
+  const lines = doc.split("\n").filter((l) => l.startsWith("sudo "))
     .map((l) => l.replaceAll("sudo ", "").replace(/\s+#.*$/, "").trim());
   const missing = steps.filter((s) => !lines.includes(s));
-  assert.deepEqual(missing, [], "each step is a line of README.md or docs/*.md (with sudo)");
+  assert.deepEqual(missing, [], "each step is a line of docs/operations.md (with sudo)");
 });
 
 Deno.test({

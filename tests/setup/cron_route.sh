@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's cron route, step by step, on a throwaway root: run as root inside a private
+# The documented cron route (docs/operations.md, "cron"), step by step, on a throwaway root: run as root inside a private
 # mount namespace (unshare --mount --propagation private), where /etc is a copy and /var/lib,
 # /var/log, /srv and /usr/local/bin are empty tmpfs, so the real machine is not touched. No
 # systemd and no cron daemon are needed: the cron line is read from /etc/cron.d/s3backup and
@@ -49,9 +49,9 @@ chmod -R u=rwX,g=rX,o= /srv/data
 printf '[backup]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
   "$TEST_ACCESS_KEY_ID" "$TEST_SECRET_ACCESS_KEY" >"$work/credentials"
 ln -s "$work/src/deploy" "$work/deploy"
-cd "$work" # the README's relative paths: deploy/ of the checkout, the credentials file written
+cd "$work" # the documented relative paths: deploy/ of the checkout, the credentials file written
 
-# --- README steps (README.md, "cron"; each line must appear there with sudo) --------------
+# --- documented steps (docs/operations.md, "cron"; each line must appear there with sudo) ---
 install -m 0755 s3backup-linux-x64 /usr/local/bin/s3backup
 useradd --system --home-dir /var/lib/s3backup --shell /usr/sbin/nologin s3backup
 install -d -m 0700 -o s3backup -g s3backup /var/lib/s3backup
@@ -65,7 +65,7 @@ install -m 0600 -o s3backup -g s3backup credentials /var/lib/s3backup/.aws/crede
 install -m 0644 deploy/s3backup.cron /etc/cron.d/s3backup
 install -o s3backup -g adm -m 0640 /dev/null /var/log/s3backup.log
 install -m 0644 deploy/s3backup.logrotate /etc/logrotate.d/s3backup
-# --- end of README steps -------------------------------------------------------------------
+# --- end of documented steps ----------------------------------------------------------------
 
 # --- Checks ---------------------------------------------------------------------------------
 grep -qx 'state_dir = "/var/lib/s3backup"' /etc/s3backup/s3backup.toml ||

@@ -169,6 +169,19 @@ const rcloneConfig = join(scratch, "rclone.conf");
 writeAwsConfig(awsConfig);
 Deno.writeTextFileSync(rcloneConfig, "");
 const records: RunRecord[] = [];
+/** The state folder of the s3backup runs under way (its state.db size goes in the records). */
+let currentStateDir = "";
+
+/** state.db and its WAL, in MiB; undefined when absent. */
+function stateDbMiB(dir: string): number | undefined {
+  let bytes = 0;
+  for (const name of ["state.db", "state.db-wal"]) {
+    try {
+      bytes += Deno.statSync(join(dir, name)).size;
+    } catch { /* absent */ }
+  }
+  return bytes === 0 ? undefined : bytes / 1024 / 1024;
+}
 const setBytes = new Map<SetName, number>();
 const dataSets: DataSet[] = [];
 let server: Server | undefined;
@@ -226,6 +239,7 @@ function record(
     hashed: r.report?.hashed,
     requests: r.report?.requests,
     reportedDurationMs: r.report?.duration_ms,
+    stateDbMiB: tool === "s3backup" ? stateDbMiB(currentStateDir) : undefined,
     error,
   };
   records.push(rec);
@@ -251,6 +265,7 @@ async function benchSet(set: DataSet): Promise<void> {
     for (let i = 1; i <= initial; i++) {
       const srv = await newServer();
       const stateDir = join(scratch, `state-${set.name}-${i}`);
+      currentStateDir = stateDir;
       removeDir(stateDir);
       Deno.writeTextFileSync(configPath, s3backupConfig(set.dir, stateDir, srv.endpoint));
       await waitForOldTree();
@@ -345,7 +360,7 @@ const header = [
   `s3backup routes by extension into 3 buckets (${
     Object.values(S3BACKUP_BUCKETS).join(", ")
   }); rclone and aws sync the whole tree into one bucket (${PEER_BUCKET}).`,
-  `Defaults kept: s3backup concurrency 16 (4 parts/file), rclone --transfers 4 --checkers 8, aws max_concurrent_requests 10; 8 MiB parts for all.`,
+  `Defaults kept: s3backup concurrency unset (16 in flight, adapting up to 64; 4 parts/file), rclone --transfers 4 --checkers 8, aws max_concurrent_requests 10; 8 MiB parts for all.`,
   `s3backup runs as \`deno run\` of main.ts (no compiled binary): startup included in every time.`,
   `Runs: ${initialRuns} initial, ${runs} no-change, ${runs} one-changed per tool (at a non-zero delay: 1 initial, ${latencyRuns} of the others); wall and CPU (user + system, GNU time) = median, RSS = max over runs.`,
   "",

@@ -24,6 +24,8 @@ export interface RunRecord {
   requests?: Record<string, number>;
   reportedDurationMs?: number;
   serverPeakRssMiB?: number;
+  /** s3backup: its state.db (and WAL) after the run, MiB. */
+  stateDbMiB?: number;
   error?: string;
 }
 
@@ -198,6 +200,14 @@ export function checkTargets(
   rss("initial upload, 100,000 files: peak RSS ≤ 150 MiB", "small", "initial", 150);
   ratio("initial upload, 1,000,000 files: ≤ 1.0× rclone wall time", "huge", "initial", 1.0);
   rss("initial upload, 1,000,000 files: peak RSS ≤ 300 MiB", "huge", "initial", 300);
+  const hugeState = records.filter((r) =>
+    r.tool === "s3backup" && r.set === "huge" && r.stateDbMiB !== undefined
+  ).at(-1);
+  check(
+    "state database at 1,000,000 files: reported (rows of gone files pruned)",
+    hugeState && `${f(hugeState.stateDbMiB, 0)} MiB after ${hugeState.scenario}`,
+    hugeState && true,
+  );
   const steady = records.filter((r) => r.tool === "s3backup" && r.scenario === "no-change");
   const headGet = steady.reduce(
     (n, r) => n + (r.requests?.HeadObject ?? 0) + (r.requests?.GetObject ?? 0),
@@ -210,7 +220,8 @@ export function checkTargets(
   );
   // A real round trip: 20 ms per request.
   const mixed20 = get("mixed", "initial", "s3backup", 20);
-  const inFlight = opts.concurrency ?? 16;
+  // s3backup adapts its uploads in flight up to 64 (lib/backup/in_flight.ts): the floor at 64.
+  const inFlight = opts.concurrency ?? 64;
   const mixedFiles = mixed20 ? 5000 : 0;
   const floorS = mixedFiles * 0.020 / inFlight;
   check(

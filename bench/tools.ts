@@ -228,7 +228,6 @@ export function s3backupConfig(source: string, stateDir: string, endpoint: strin
   return `source = ${JSON.stringify(source)}
 state_dir = ${JSON.stringify(stateDir)}
 unmatched = "documents"
-concurrency = 16
 
 [aws]
 region = "${REGION}"

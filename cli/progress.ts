@@ -7,11 +7,11 @@
  * Log lines written through `log()` clear the progress line first and redraw it after, so the
  * per-file INFO lines and the progress line do not garble each other.
  */
-import type { Plan } from "../lib/core/types.ts";
-
 export interface ProgressTotals {
   files: number;
   bytes: number;
+  /** The walk goes on: more files may be found to upload. */
+  growing?: boolean;
 }
 
 export interface ProgressDone {
@@ -24,18 +24,6 @@ export interface ProgressState {
   totals: ProgressTotals;
   /** Milliseconds since the uploads started. */
   elapsedMs: number;
-}
-
-/** What the run will upload: the plan's "upload" items and the sum of their sizes. */
-export function totalsFromPlan(plan: Pick<Plan, "items">): ProgressTotals {
-  let files = 0;
-  let bytes = 0;
-  for (const item of plan.items) {
-    if (item.action !== "upload") continue;
-    files++;
-    bytes += item.file.size;
-  }
-  return { files, bytes };
 }
 
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -92,6 +80,18 @@ export function formatProgress({ done, totals, elapsedMs }: ProgressState): stri
   return parts.join(", ");
 }
 
+/**
+ * While the walk goes on and uploads already run (a plan is made as the tree is walked):
+ * `Scanning: 12,345 files found; uploaded 12/340 files, 1.2 MiB of 5.0 MiB so far`.
+ */
+export function formatScanAndUpload(seen: number, { done, totals }: ProgressState): string {
+  const scan = formatScan(seen);
+  if (totals.files === 0) return scan;
+  return `${scan}; uploaded ${done.files}/${totals.files} files, ${formatBytes(done.bytes)} of ${
+    formatBytes(totals.bytes)
+  } so far`;
+}
+
 /** The scan phase's line: `Scanning: 12,345 files found`. */
 export function formatScan(files: number): string {
   return `Scanning: ${files.toLocaleString("en-US")} ${files === 1 ? "file" : "files"} found`;
@@ -117,7 +117,7 @@ export class ProgressDisplay {
   #minInterval: number;
   /** Files found by the scan so far; undefined until the scan reports. */
   #seen?: number;
-  #totals?: ProgressTotals;
+  #totalsOf?: () => ProgressTotals;
   #done: ProgressDone = { files: 0, bytes: 0 };
   #startedAt = 0;
   #lastDraw = Number.NEGATIVE_INFINITY;
@@ -133,16 +133,19 @@ export class ProgressDisplay {
 
   /** The scan found `files` so far (RunDeps.onScan); redrawn unless too recent. */
   scanned(files: number): void {
-    if (this.#totals || this.#finished) return;
+    if (this.#finished || (this.#totalsOf && !this.#totalsOf().growing)) return;
     this.#seen = files;
     if (this.#now() - this.#lastDraw >= this.#minInterval) this.#draw();
   }
 
-  /** The plan is known (RunDeps.onPlan). Nothing is drawn when there is nothing to upload. */
-  start(totals: ProgressTotals): void {
-    this.#totals = totals;
+  /**
+   * The plan is being made (RunDeps.onPlan): its totals as they grow, read at each redraw.
+   * Nothing is drawn when there is nothing to upload.
+   */
+  start(totals: ProgressTotals | (() => ProgressTotals)): void {
+    this.#totalsOf = typeof totals === "function" ? totals : () => totals;
     this.#startedAt = this.#now();
-    if (totals.files > 0) this.#draw();
+    if (this.#uploading() || (this.#totalsOf().growing && this.#seen !== undefined)) this.#draw();
     else this.#clear();
   }
 
@@ -152,7 +155,7 @@ export class ProgressDisplay {
    */
   update(done: ProgressDone): void {
     this.#done = done;
-    if (!this.#totals || this.#finished) return;
+    if (!this.#totalsOf || this.#finished) return;
     if (this.#now() - this.#lastDraw >= this.#minInterval) this.#draw();
   }
 
@@ -176,7 +179,7 @@ export class ProgressDisplay {
   }
 
   #uploading(): boolean {
-    return this.#totals !== undefined && !this.#finished && this.#totals.files > 0;
+    return this.#totalsOf !== undefined && !this.#finished && this.#totalsOf().files > 0;
   }
 
   #clear(): void {
@@ -188,13 +191,14 @@ export class ProgressDisplay {
     if (this.#finished) return;
     const now = this.#now();
     let line: string;
-    if (this.#totals) {
-      line = formatProgress({
-        done: this.#done,
-        totals: this.#totals,
-        elapsedMs: now - this.#startedAt,
-      });
-    } else if (this.#seen !== undefined) line = formatScan(this.#seen);
+    const totals = this.#totalsOf?.();
+    const state = totals && { done: this.#done, totals, elapsedMs: now - this.#startedAt };
+    if (state && totals.growing && this.#seen !== undefined) {
+      line = formatScanAndUpload(this.#seen, state);
+    } else if (state && totals.files > 0) {
+      line = formatProgress(state);
+    } else if (state) return;
+    else if (this.#seen !== undefined) line = formatScan(this.#seen);
     else return;
     this.#write(CLEAR_LINE + line);
     this.#shown = true;

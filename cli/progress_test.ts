@@ -5,9 +5,7 @@ import {
   formatProgress,
   ProgressDisplay,
   type ProgressState,
-  totalsFromPlan,
 } from "./progress.ts";
-import type { Plan, PlanItem } from "../lib/core/types.ts";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -85,25 +83,6 @@ Deno.test("formatProgress: table", () => {
     assert.equal(got, want);
     assert.ok(got.length <= 79, `fits a terminal: ${got}`);
   }
-});
-
-function item(size: number, action: "upload" | "skip"): PlanItem {
-  return {
-    file: { relPath: "f", absPath: "/f", size, mtimeMs: 0, ctimeMs: 0, ino: 0, dev: 0 },
-    category: "documents",
-    bucket: "b",
-    key: "f",
-    action,
-    reason: action === "upload" ? "new" : "unchanged",
-  };
-}
-
-Deno.test("totalsFromPlan counts only uploads", () => {
-  const plan: Pick<Plan, "items"> = {
-    items: [item(10, "upload"), item(1000, "skip"), item(32, "upload"), item(0, "upload")],
-  };
-  assert.deepEqual(totalsFromPlan(plan), { files: 3, bytes: 42 });
-  assert.deepEqual(totalsFromPlan({ items: [] }), { files: 0, bytes: 0 });
 });
 
 function harness(minIntervalMs = 200) {

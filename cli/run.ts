@@ -10,7 +10,7 @@ import { httpHeartbeat } from "../lib/adapters/heartbeat.ts";
 import { denoCommands } from "../lib/adapters/command.ts";
 import { createStderrLogger } from "../lib/adapters/stderr_logger.ts";
 import { hostname, openContext, signalOnInterrupt, systemClock } from "./context.ts";
-import { ProgressDisplay, totalsFromPlan } from "./progress.ts";
+import { ProgressDisplay } from "./progress.ts";
 import { stderr, stdout } from "./output.ts";
 import { CONFIG_HELP } from "./options.ts";
 import { type LogFlags, logLevelOf, quietOption, verboseOption } from "./log_options.ts";
@@ -81,7 +81,8 @@ async function run(flags: RunFlags): Promise<Outcome> {
     signal,
     onScan: progress && ((files) => progress.scanned(files)),
     commands: denoCommands(),
-    onPlan: progress && ((plan) => progress.start(totalsFromPlan(plan))),
+    onPlan: progress &&
+      ((plan) => progress.start(() => ({ ...plan.toUpload, growing: !plan.walked }))),
     onProgress: progress && ((done) => progress.update(done)),
     acquireLock: () => acquireLock(config.stateDir, host),
     openState: () =>
@@ -93,6 +94,7 @@ async function run(flags: RunFlags): Promise<Outcome> {
     dryRun,
     checksum: flags.checksum ?? false,
     concurrency: flags.concurrency ?? config.concurrency,
+    adaptive: flags.concurrency === undefined && !config.concurrencySet,
     verbose: level === "verbose",
   });
   progress?.finish();
@@ -107,7 +109,11 @@ export function defineRun(program: Command, done: (o: Outcome) => void): void {
     .option("--dry-run", "decide and report what would be uploaded; change nothing")
     .option("--json", "print the report as one JSON object")
     .option("--no-notify", "do not publish the report to SNS")
-    .option("--concurrency <n>", "files uploaded in parallel (default: config, 16)", concurrency)
+    .option(
+      "--concurrency <n>",
+      "files uploaded in parallel (default: config; unset: from 16, adapting up to 64)",
+      concurrency,
+    )
     .option("--checksum", "hash every file instead of trusting size and timestamps")
     .option(
       "--bwlimit <rate>",

@@ -63,9 +63,17 @@ export const UPSERT =
    ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms,
      ctime_ms = excluded.ctime_ms, ino = excluded.ino, sha256 = excluded.sha256,
      recorded_at_ms = excluded.recorded_at_ms`;
-export const ONE = `SELECT ${COLUMNS} FROM files WHERE bucket = ? AND key = ?`;
-export const MANY =
-  `SELECT ${ROW_COLUMNS} FROM files WHERE bucket = ? AND key IN (SELECT value FROM json_each(?))`;
+/**
+ * A key range of a bucket, in key order (BINARY collation compares UTF-8 bytes: S3's order).
+ * Two statements, not `(? IS NULL OR key <= ?)`: with that, SQLite cannot bound the index scan
+ * and reads to the end of the bucket's rows on every query.
+ */
+export const RANGE =
+  `SELECT ${ROW_COLUMNS} FROM files WHERE bucket = ? AND key > ? AND key <= ? ORDER BY key`;
+export const RANGE_TO_END =
+  `SELECT ${ROW_COLUMNS} FROM files WHERE bucket = ? AND key > ? ORDER BY key`;
+export const FORGET =
+  `DELETE FROM files WHERE bucket = ? AND key IN (SELECT value FROM json_each(?))`;
 
 /** Creates a private folder (0700) and a private file (0600) before SQLite opens it. */
 function preparePrivateFile(dir: string, file: string): void {

@@ -10,7 +10,6 @@ import {
   type RunRecord,
   type StateHealth,
   stateKey,
-  type StateLookup,
   type StateStore,
 } from "../core/ports.ts";
 import type { StateRow } from "../core/types.ts";
@@ -19,11 +18,12 @@ import {
   BATCH_MS,
   BATCH_ROWS,
   COLUMNS,
-  MANY,
+  FORGET,
   memoryDb,
   type Meta,
-  ONE,
   openAt,
+  RANGE,
+  RANGE_TO_END,
   type RawRow,
   toRow,
   UPSERT,
@@ -107,47 +107,27 @@ export class SqliteStateStore implements StateStore {
   }
 
   /**
-   * Rows read as planning goes instead of a Map of every row: planning 100,000 files held
-   * ~55 MiB of rows and keys for the whole run. Announced keys (prefetch, ~1,000 at a time) are
-   * read in one query per bucket, ~5× cheaper per row than a query per file; any other key by
-   * itself. A key the query could not match only means no row: the file is hashed, not lost.
-   * Rows of a database found damaged are not trusted: the chunk reads as absent.
+   * The rows of a key range, read as planning goes (one query per ~1,000 files) instead of a
+   * Map of every row: planning 100,000 files held ~55 MiB of rows and keys for the whole run.
+   * Rows of a database found damaged are not trusted: the range reads as empty (files hashed).
    */
-  lookup(): StateLookup {
-    /** Prefetched rows; null: announced and absent. */
-    let fetched = new Map<string, StateRow | null>();
-    return {
-      prefetch: (keys: string[]) => {
-        fetched = new Map();
-        const byBucket = new Map<string, string[]>();
-        for (const k of keys) {
-          fetched.set(k, null);
-          const sep = k.indexOf("\0");
-          const bucket = k.slice(0, sep);
-          const list = byBucket.get(bucket) ?? [];
-          list.push(k.slice(sep + 1));
-          byBucket.set(bucket, list);
-        }
-        const found = this.#db.read(() =>
-          [...byBucket].map(([bucket, list]) => ({
-            bucket,
-            rows: this.#db.prepare(MANY).all(bucket, JSON.stringify(list)) as unknown as StateRow[],
-          })), []);
-        for (const { bucket, rows } of found) {
-          for (const row of rows) fetched.set(stateKey(bucket, row.key), row);
-        }
-      },
-      get: (k: string) => {
-        const known = fetched.get(k);
-        if (known !== undefined) return known ?? undefined;
-        const sep = k.indexOf("\0");
-        const r = this.#db.read(
-          () => this.#db.prepare(ONE).get(k.slice(0, sep), k.slice(sep + 1)) as RawRow | undefined,
-          undefined,
-        );
-        return r === undefined ? undefined : toRow(r);
-      },
-    };
+  rowsBetween(bucket: string, after: string | undefined, upTo?: string): StateRow[] {
+    return this.#db.read(
+      () =>
+        (upTo === undefined
+          ? this.#db.prepare(RANGE_TO_END).all(bucket, after ?? "")
+          : this.#db.prepare(RANGE).all(bucket, after ?? "", upTo)) as unknown as StateRow[],
+      [],
+    );
+  }
+
+  /** Deletes the rows of files that no longer exist (pending rows are written first). */
+  forget(bucket: string, keys: string[]): void {
+    if (keys.length === 0) return;
+    this.flush();
+    this.#db.write(() => {
+      this.#db.prepare(FORGET).run(bucket, JSON.stringify(keys));
+    }, 0);
   }
 
   record(row: StateRow): void {

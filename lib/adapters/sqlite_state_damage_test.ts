@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { SqliteStateStore, STATE_FILE } from "./sqlite_state.ts";
-import { stateKey } from "../core/ports.ts";
 import type { StateRow } from "../core/types.ts";
 import { checkpoint, leafPages, rootPage, smashCells } from "../../tests/support/sqlite_pages.ts";
 import {
@@ -88,20 +87,17 @@ const CASES: Array<{
   use: (s: SqliteStateStore) => void;
 }> = [
   {
-    name: "planning's prefetch (a leaf of the files table)",
+    name: "planning's key ranges (a leaf of the files table)",
     damage: (p) => smashCells(p, leafPages(p, rootPage(p, "files"))[10]),
     use: (s) => {
-      const look = s.lookup();
-      const keys = Array.from({ length: ROWS }, (_, i) => stateKey("acme-docs", row(i).key));
-      for (let at = 0; at < ROWS; at += 1000) look.prefetch?.(keys.slice(at, at + 1000));
       // Rows of a database found corrupt are not trusted: every file is then verified.
-      assert.equal(keys.filter((k) => look.get(k) !== undefined).length, 0);
+      assert.deepEqual(s.rowsBetween("acme-docs", undefined, undefined), []);
     },
   },
   {
-    name: "planning's lookup of a key not announced (a leaf of the files table)",
+    name: "planning's forgetting of gone files (a leaf of the files table)",
     damage: (p) => smashCells(p, leafPages(p, rootPage(p, "files"))[0]),
-    use: (s) => assert.equal(s.lookup().get(stateKey("acme-docs", row(0).key)), undefined),
+    use: (s) => s.forget("acme-docs", [row(0).key, row(1).key]),
   },
   {
     name: "a batch flushed during the uploads (a leaf of the files table)",
@@ -174,9 +170,7 @@ Deno.test(
     smashCells(path, leafPages(path, rootPage(path, "files"))[0]);
     const before = Deno.readFileSync(path);
     const ro = SqliteStateStore.openReadOnlyCopy(dir);
-    const look = ro.lookup();
-    look.prefetch?.([stateKey("acme-docs", row(0).key)]);
-    assert.equal(look.get(stateKey("acme-docs", row(0).key)), undefined);
+    assert.deepEqual(ro.rowsBetween("acme-docs", undefined, row(0).key), []);
     const health = ro.health();
     ro.close();
     assert.match(health.corrupt ?? "", /malformed/);

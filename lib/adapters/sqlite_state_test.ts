@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { compareKeys } from "../core/key_order.ts";
 import { DatabaseSync } from "node:sqlite";
 import { SqliteStateStore, STATE_FILE } from "./sqlite_state.ts";
 import { stateKey } from "../core/ports.ts";
@@ -67,33 +68,36 @@ Deno.test("SqliteStateStore: record, flush, reopen, loadAll round trip", () => {
   });
 });
 
-Deno.test("SqliteStateStore.lookup: prefetched keys, absent keys, odd names, unannounced keys", () => {
+Deno.test("SqliteStateStore.rowsBetween: key ranges in S3's order, odd names; forget", () => {
   withDir((dir) => {
     const s = SqliteStateStore.open(dir);
-    const odd = ["a\nb.txt", 'q"uo\\te.pdf', "caf\u00e9/\u{1f600}.pdf", "[1,2]"];
-    const rows = [
-      ...Array.from({ length: 50 }, (_, i) => row(i)),
-      ...odd.map((key, i) => row(100 + i, { key })),
-    ];
-    for (const r of rows) s.record(r);
+    // UTF-8 order: "ab" < "a\uE000" < "a\u{1F600}" (JavaScript's < puts the emoji first).
+    const keys = ["a", "a\u{1F600}", "a\uE000", "ab", "b", "a\nb.txt", 'q"uo\\te.pdf', "[1,2]"];
+    for (const [i, key] of keys.entries()) s.record(row(i, { key, bucket: "acme-docs" }));
+    s.record(row(50, { bucket: "acme-photos", key: "ab" }));
     s.flush();
     try {
-      const lookup = s.lookup();
-      const announced = [
-        ...rows.map((r) => stateKey(r.bucket, r.key)),
-        stateKey("acme-docs", "gone"),
-      ];
-      lookup.prefetch?.(announced);
-      for (const r of rows) {
-        assert.deepEqual({ ...lookup.get(stateKey(r.bucket, r.key)) }, r, r.key);
-      }
-      assert.equal(lookup.get(stateKey("acme-docs", "gone")), undefined);
-      // Same key, other bucket: no row (the announced bucket decides).
-      assert.equal(lookup.get(stateKey("acme-docs", "dir/file-1.pdf")), undefined);
-      // A key that was not announced is still found, by itself.
-      lookup.prefetch?.([stateKey("acme-docs", "dir/file-2.pdf")]);
-      assert.deepEqual(lookup.get(stateKey("acme-photos", "dir/file-3.pdf")), row(3));
-      assert.deepEqual({ ...lookup.get(stateKey("acme-docs", "dir/file-2.pdf")) }, row(2));
+      const all = s.rowsBetween("acme-docs", undefined).map((r) => r.key);
+      assert.deepEqual(all, [...keys].sort(compareKeys));
+      assert.deepEqual(
+        s.rowsBetween("acme-docs", "a", "a\u{1F600}").map((r) => r.key),
+        ["a\nb.txt", "ab", "a\uE000", "a\u{1F600}"].sort(compareKeys),
+      );
+      assert.deepEqual(
+        { ...s.rowsBetween("acme-docs", "a\uE000", "a\u{1F600}")[0] },
+        row(1, {
+          key: "a\u{1F600}",
+          bucket: "acme-docs",
+        }),
+      );
+      s.forget("acme-docs", ["ab", "b", "not there"]);
+      assert.deepEqual(s.rowsBetween("acme-docs", "a", "b").map((r) => r.key), [
+        "a\nb.txt",
+        "a\uE000",
+        "a\u{1F600}",
+      ]);
+      // Same key, other bucket: kept.
+      assert.equal(s.rowsBetween("acme-photos", undefined).length, 1);
     } finally {
       s.close();
     }

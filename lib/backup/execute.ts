@@ -1,5 +1,5 @@
 /**
- * Carries out a plan: a bounded pool of uploads. One file's failure is recorded and the run
+ * Carries out a plan as it is made: a bounded pool of uploads. One file's failure is recorded and the run
  * goes on. A file is marked clean in the state only after S3 confirmed it and only if it did
  * not change while it was read.
  */
@@ -7,7 +7,13 @@ import type { Clock, Logger, ObjectStore, StateStore, UploadSource } from "../co
 import type { LocalFile, PathFailure, Plan, PlanItem } from "../core/types.ts";
 import { bytesSource, sha256File, sha256Hex } from "../core/digest.ts";
 import { contentTypeFor } from "./route.ts";
-import { forEachPool } from "../core/pool.ts";
+import { doubtFailure, resolveDoubt } from "./plan.ts";
+import { forEachPulled } from "../core/pool.ts";
+import { InFlightLimit } from "./in_flight.ts";
+
+/** Uploads in flight at most when the run adapts their number (4 × the default 16). */
+export const MAX_IN_FLIGHT = 64;
+import { LISTED_UPLOADS_MAX } from "./report.ts";
 import { describeError } from "../core/errors.ts";
 import { MTIME_METADATA, SHA256_METADATA } from "../core/layout.ts";
 import { statMatches } from "./change.ts";
@@ -20,8 +26,10 @@ export interface ExecuteResult {
   failures: PathFailure[];
   /** Files planned for upload that were not started because the run was interrupted. */
   notStarted: number;
-  /** What was uploaded, as s3://bucket/key, in the plan's order (the report lists them). */
+  /** The first uploads (up to LISTED_UPLOADS_MAX), as s3://bucket/key, in the plan's order. */
   uploadedKeys: string[];
+  /** Buckets that got an upload (their manifests are written). */
+  uploadedTo: Set<string>;
 }
 
 export interface ExecuteDeps {
@@ -124,35 +132,39 @@ async function uploadOne(
   recordClean(deps, item, sha256);
 }
 
+/** One worker's tally: only that worker writes it, so nothing shared changes across an await. */
+interface Tally {
+  uploaded: number;
+  bytes: number;
+  skipped: number;
+  failures: PathFailure[];
+  /** Uploads finished, with their place in the plan, for the report's first few. */
+  uploadedKeys: Array<{ seq: number; key: string }>;
+  uploadedTo: Set<string>;
+  uploadFailures: number;
+}
+
+/** Keeps the `max` lowest-numbered entries (the report lists the plan's first uploads). */
+function keepFirst(list: Array<{ seq: number; key: string }>, max: number): void {
+  if (list.length <= max) return;
+  list.sort((a, b) => a.seq - b.seq);
+  list.length = max;
+}
+
+/**
+ * Carries out the plan as it is made: `concurrency` workers take items one at a time, read the
+ * doubted ones to settle them, and upload the rest. Each worker keeps its own tally; they are
+ * summed at the end.
+ */
 export async function executePlan(
+  items: AsyncIterable<PlanItem>,
   plan: Plan,
   deps: ExecuteDeps,
-  concurrency: number,
+  concurrency: number | InFlightLimit,
   signal?: AbortSignal,
 ): Promise<ExecuteResult> {
-  const result: ExecuteResult = {
-    uploaded: 0,
-    skipped: plan.skipped,
-    bytesUploaded: 0,
-    failures: [],
-    notStarted: 0,
-    uploadedKeys: [],
-  };
-  const uploads: PlanItem[] = [];
-  for (const item of plan.items) {
-    if (item.action === "upload") {
-      uploads.push(item);
-      continue;
-    }
-    deps.logger.verbose(
-      `File ${item.file.relPath} already up to date in ${item.bucket}, skipping.`,
-    );
-    if (item.refreshState && item.sha256) recordClean(deps, item, item.sha256);
-    result.skipped++;
-  }
-  // Each upload's outcome by index, summed once the pool is done: a total updated across an
-  // await in the pool would be read before and written after other uploads finished.
-  const outcomes: Array<{ bytes: number } | { failure: PathFailure } | undefined> = [];
+  const limit = typeof concurrency === "number" ? undefined : concurrency;
+  const workers = limit ? MAX_IN_FLIGHT : (concurrency as number);
   // For the progress line only (never the report): files done, and bytes sent, counting the
   // part of each file in flight that went out already. Each update is one synchronous step.
   let progressFiles = 0;
@@ -168,32 +180,80 @@ export async function executePlan(
       inFlight.set(i, sent);
       report();
     });
-  await forEachPool(uploads, concurrency, async (item, i) => {
+  const tallies: Tally[] = Array.from({ length: Math.max(1, workers) }, () => ({
+    uploaded: 0,
+    bytes: 0,
+    skipped: 0,
+    failures: [],
+    uploadedKeys: [],
+    uploadedTo: new Set<string>(),
+    uploadFailures: 0,
+  }));
+  const one = async (item: PlanItem, i: number, w: number) => {
+    const t = tallies[w];
+    try {
+      await resolveDoubt(item, deps.store, plan);
+    } catch (err) {
+      t.failures.push(doubtFailure(item, err));
+      deps.logger.error(`Error reading ${item.file.relPath}: ${describeError(err)}`);
+      return;
+    }
+    if (item.action === "skip") {
+      deps.logger.verbose(
+        `File ${item.file.relPath} already up to date in ${item.bucket}, skipping.`,
+      );
+      if (item.refreshState && item.sha256) recordClean(deps, item, item.sha256);
+      t.skipped++;
+      return;
+    }
     deps.logger.info(`Uploading ${item.file.relPath} to ${item.bucket}...`);
     try {
       await uploadOne(item, deps, sentOf(i));
-      outcomes[i] = { bytes: item.file.size };
+      limit?.finished(true);
+      t.uploaded++;
+      t.bytes += item.file.size;
+      t.uploadedTo.add(item.bucket);
+      t.uploadedKeys.push({ seq: i, key: `s3://${item.bucket}/${item.key}` });
+      keepFirst(t.uploadedKeys, LISTED_UPLOADS_MAX);
       finishedBytes += item.file.size;
     } catch (err) {
       const reason = signal?.aborted ? `interrupted (${describeError(err)})` : describeError(err);
       deps.logger.error(`Error uploading ${item.file.relPath}: ${reason}`);
-      outcomes[i] = { failure: { path: item.file.relPath, error: reason } };
+      t.failures.push({ path: item.file.relPath, error: reason });
+      t.uploadFailures++;
+      limit?.finished(false);
     }
     inFlightBytes -= inFlight.get(i) ?? 0;
     inFlight.delete(i);
     progressFiles++;
     report();
-  }, signal);
-  for (let i = 0; i < uploads.length; i++) {
-    const o = outcomes[i];
-    if (o === undefined) result.notStarted++;
-    else if ("failure" in o) result.failures.push(o.failure);
-    else {
-      result.uploaded++;
-      result.bytesUploaded += o.bytes;
-      result.uploadedKeys.push(`s3://${uploads[i].bucket}/${uploads[i].key}`);
-    }
+  };
+  try {
+    await forEachPulled(items, workers, one, signal, limit);
+  } finally {
+    deps.state.flush();
   }
-  deps.state.flush();
+  const result: ExecuteResult = {
+    uploaded: 0,
+    skipped: plan.skipped,
+    bytesUploaded: 0,
+    failures: [],
+    notStarted: 0,
+    uploadedKeys: [],
+    uploadedTo: new Set(),
+  };
+  const firsts: Array<{ seq: number; key: string }> = [];
+  for (const t of tallies) {
+    result.uploaded += t.uploaded;
+    result.bytesUploaded += t.bytes;
+    result.skipped += t.skipped;
+    result.failures.push(...t.failures);
+    firsts.push(...t.uploadedKeys);
+    for (const b of t.uploadedTo) result.uploadedTo.add(b);
+  }
+  keepFirst(firsts, LISTED_UPLOADS_MAX);
+  result.uploadedKeys = firsts.map((f) => f.key);
+  const attempted = result.uploaded + tallies.reduce((n, t) => n + t.uploadFailures, 0);
+  result.notStarted = Math.max(0, plan.toUpload.files - attempted);
   return result;
 }

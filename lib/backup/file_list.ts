@@ -113,18 +113,4 @@ export class FileList implements Iterable<LocalFile> {
   *[Symbol.iterator](): Iterator<LocalFile> {
     for (let i = 0; i < this.#paths.length; i++) yield this.get(i);
   }
-
-  /** Orders the files by relPath, each keeping its numbers. */
-  sort(): void {
-    const paths = this.#paths;
-    const order = Array.from(paths.keys());
-    order.sort((a, b) => (paths[a] < paths[b] ? -1 : paths[a] > paths[b] ? 1 : 0));
-    const was = this.#numbers;
-    const numbers = new Float64Array(was.length);
-    for (let to = 0; to < order.length; to++) {
-      for (let f = 0; f < FIELDS; f++) numbers[to * FIELDS + f] = was[order[to] * FIELDS + f];
-    }
-    this.#paths = order.map((from) => paths[from]);
-    this.#numbers = numbers;
-  }
 }

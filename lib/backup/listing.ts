@@ -1,9 +1,10 @@
 /**
- * The buckets' listings: every bucket listed once, all at once, the run manifest left out. A
+ * The buckets' listings held whole (verify --compare; a run reads them as it walks, see
+ * listing_cursor.ts): every bucket listed once, all at once, the run manifest left out. A
  * bucket that cannot be listed is its error, never a rejection: the others go on.
  */
 import type { ObjectStore } from "../core/ports.ts";
-import type { Category, RemoteObject } from "../core/types.ts";
+import type { RemoteObject } from "../core/types.ts";
 import { keyPrefixPath, manifestKey } from "../core/layout.ts";
 
 /** Per bucket, what a listing keeps of each object, by key; or why the bucket could not be listed. */
@@ -38,17 +39,4 @@ export function listBuckets(
   keyPrefix: string,
 ): Promise<Listings<RemoteObject>> {
   return listEach(store, buckets, keyPrefix, (o) => o);
-}
-
-/**
- * The categories' buckets for planning, keeping only each object's size (all the plan reads):
- * the SDK's dates, ETags and storage classes for 100,000 objects cost ~13 MiB of peak RSS.
- */
-export function startListings(
-  store: ObjectStore,
-  categories: Category[],
-  keyPrefix: string,
-): Promise<Listings<number>> {
-  const buckets = [...new Set(categories.map((c) => c.bucket))];
-  return listEach(store, buckets, keyPrefix, (o) => o.size);
 }

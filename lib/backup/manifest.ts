@@ -10,11 +10,11 @@ import type { DumpOutcome, PathFailure, Plan } from "../core/types.ts";
 import { describeError } from "../core/errors.ts";
 import {
   type DumpRecord,
-  encodeManifest,
-  manifestFingerprint,
+  type ManifestBuilder,
   putManifest,
   readManifestEntries,
 } from "../core/manifest.ts";
+import { compareKeys } from "../core/key_order.ts";
 import { manifestKey, objectKey } from "../core/layout.ts";
 
 /** A manifest older than this is written again (under a day: a nightly run always refreshes). */
@@ -43,24 +43,24 @@ export function manifestDue(
  * file: `restore --at` tonight still brings back the last good dump.
  */
 export async function writeManifests(
-  plan: Plan,
+  manifests: Map<string, ManifestBuilder>,
+  plan: Pick<Plan, "unseen" | "unlistable" | "walked">,
+  uploadedTo: Set<string>,
   keyPrefix: string,
-  buckets: Iterable<string>,
   store: ObjectStore,
   state: StateStore,
   now: Date,
   dumps: DumpOutcome[] = [],
 ): Promise<PathFailure[]> {
   const failures: PathFailure[] = [];
+  if (!plan.walked) return failures; // a manifest of half a walk would hide the rest
   const key = manifestKey(keyPrefix);
   const unseen = plan.unseen.map((p) => objectKey(keyPrefix, p));
   const folders = unseen.filter((u) => u.endsWith("/"));
   const files = new Set(unseen.filter((u) => !u.endsWith("/")));
   const isUnseen = (k: string) => files.has(k) || folders.some((f) => k.startsWith(f));
-  const uploadedTo = new Set(plan.items.filter((i) => i.action === "upload").map((i) => i.bucket));
-  for (const bucket of new Set(buckets)) {
+  for (const [bucket, manifest] of manifests) {
     if (plan.unlistable.has(bucket)) continue;
-    let keys = plan.present.get(bucket) ?? [];
     const mine = dumps.filter((d) => d.bucket === bucket);
     const records: DumpRecord[] = mine.filter((d) => d.status === "uploaded").map((d) => ({
       key: d.key,
@@ -68,7 +68,7 @@ export async function writeManifests(
       versionId: d.versionId,
       size: d.bytes,
     }));
-    if (records.length > 0) keys = [...keys, ...records.map((r) => r.key)];
+    for (const r of records) manifest.add(r.key);
     const failedDumps = new Set(mine.filter((d) => d.status === "failed").map((d) => d.key));
     const name = `manifest:${bucket}:${key}`;
     const writtenName = `manifest-written:${bucket}:${key}`;
@@ -76,16 +76,16 @@ export async function writeManifests(
       if (unseen.length > 0 || failedDumps.size > 0) {
         const previous = await readManifestEntries(store, bucket, key);
         const kept = [...previous?.keys ?? []].filter((k) => isUnseen(k) || failedDumps.has(k));
-        keys = kept.length > 0 ? [...keys, ...kept] : keys;
-        for (const k of kept) {
+        for (const k of kept.sort(compareKeys)) {
+          manifest.add(k);
           const record = previous?.dumps.get(k);
           if (record !== undefined) records.push(record);
         }
       }
-      const fingerprint = manifestFingerprint(keys, records);
+      const fingerprint = manifest.finish(records).fingerprint();
       const last = { fingerprint: state.getMeta(name), writtenAt: state.getMeta(writtenName) };
       if (!manifestDue(last, fingerprint, uploadedTo.has(bucket), now)) continue;
-      await putManifest(store, bucket, key, encodeManifest(keys, records));
+      await putManifest(store, bucket, key, manifest.bytes());
       state.setMeta(name, fingerprint);
       state.setMeta(writtenName, now.toISOString());
     } catch (err) {

@@ -109,9 +109,8 @@ export const LISTED_UPLOADS_MAX = 50;
 
 /** The first LISTED_UPLOADS_MAX uploaded files, and how many were left out. */
 export function listedUploads(s: Summary): { listed: string[]; omitted: number } {
-  const all = s.uploadedFiles ?? [];
-  const listed = all.slice(0, LISTED_UPLOADS_MAX);
-  return { listed, omitted: all.length - listed.length };
+  const listed = (s.uploadedFiles ?? []).slice(0, LISTED_UPLOADS_MAX);
+  return { listed, omitted: Math.max(0, s.uploaded - listed.length) };
 }
 
 /** "What changed last night": the uploaded files, the first 50, as s3://bucket/key. */
@@ -119,7 +118,7 @@ function uploadedLines(s: Summary): string[] {
   const { listed, omitted } = listedUploads(s);
   if (listed.length === 0) return [];
   return [
-    `Uploaded (${s.uploadedFiles!.length}):`,
+    `Uploaded (${s.uploaded}):`,
     ...listed.map((k) => `  ${oneLine(k)}`),
     ...(omitted > 0 ? [`  ... and ${omitted} more`] : []),
   ];

@@ -16,13 +16,14 @@ import {
   UnreachableError,
   whatToCheck,
 } from "../core/errors.ts";
-import { checkSources, scanSources, type SourceCheck } from "./sources.ts";
+import { checkSources, type SourceCheck } from "./sources.ts";
 import { dryRunDumps, dumpTarget, runDumps } from "./dumps.ts";
 import { dryRunHooks, type HookDeps, runAfterHooks, runBeforeHooks } from "./hooks.ts";
-import { startListings } from "./listing.ts";
-import { buildPlan } from "./plan.ts";
+import { doubtFailure, type PlannedRun, resolveDoubt, startPlan } from "./plan.ts";
+import { forEachPulled } from "../core/pool.ts";
 import { prepareUploads } from "./open_uploads.ts";
-import { executePlan, type ExecuteResult } from "./execute.ts";
+import { executePlan, type ExecuteResult, MAX_IN_FLIGHT } from "./execute.ts";
+import { InFlightLimit } from "./in_flight.ts";
 import { writeManifests } from "./manifest.ts";
 import { checkVersioning, versioningWarnings } from "./versioning.ts";
 import { type DryRunResult, type RunFacts, summarize, withNotifications } from "./summary.ts";
@@ -33,6 +34,8 @@ export interface RunOptions {
   dryRun: boolean;
   checksum: boolean;
   concurrency: number;
+  /** Start at `concurrency` and adapt to the round trip (neither config nor flag fixed it). */
+  adaptive?: boolean;
   /** The log has a line per skipped file (-v), so it needs no line counting them. */
   verbose?: boolean;
 }
@@ -47,6 +50,7 @@ export interface RunDeps extends Channels {
   signal?: AbortSignal;
   /** Files found so far while the tree is walked (the progress line). */
   onScan?: (files: number) => void;
+  /** The plan as it is being made: its `toUpload` grows as the walk goes (the progress line). */
   /** Starts the dumps' and the hooks' commands (needed only when the config has some). */
   commands?: CommandRunner;
   onPlan?: (plan: Plan) => void;
@@ -58,52 +62,49 @@ export interface RunResult {
   outcome: Outcome;
 }
 
-/**
- * Walks the tree and decides. Its own function so that the listings (a Map per bucket, ~20 MiB
- * for 100,000 keys) are garbage once the plan exists, not held through the uploads.
- */
-async function planRun(
+/** Opens the plan: the buckets' listings are read as the walk goes (plan.ts). */
+function startRunPlan(
   config: Config,
   deps: RunDeps,
   state: StateStore,
   opts: RunOptions,
   sources: SourceCheck,
-): Promise<Plan> {
-  // Listing first: the requests travel while the tree is walked.
-  const listings = startListings(deps.store, config.categories, config.keyPrefix);
-  const scan = await scanSources(sources, config.exclude, [config.stateDir], deps.onScan);
+): Promise<PlannedRun> {
   const dumpKeys = config.dumps.map((d) => {
     const { key } = dumpTarget(d, config.categories, config.keyPrefix);
     return [key, `'${key}' is where the dump '${d.name}' goes`] as const;
   });
-  return await buildPlan({
-    reserved: new Map(dumpKeys),
-    listings,
-    scan,
+  return startPlan({
+    roots: sources.present,
+    several: sources.several,
+    exclude: config.exclude,
+    ownDirs: [config.stateDir],
     categories: config.categories,
     unmatched: config.unmatched,
     keyPrefix: config.keyPrefix,
-    state: state.lookup?.() ?? state.loadAll(),
     checksum: opts.checksum,
-    concurrency: opts.concurrency,
-  }, deps);
+    reserved: new Map(dumpKeys),
+    failed: sources.failures,
+    unseen: sources.unseen,
+    prune: !opts.dryRun,
+  }, { store: deps.store, state, logger: deps.logger, signal: deps.signal, onScan: deps.onScan });
 }
 
-/**
- * Buckets that could not be listed: one failure each, naming how many files it held back. When
- * no bucket could be listed nothing can be backed up: that is fatal (exit 4), in one line.
- */
-function bucketFailures(plan: Plan, buckets: Set<string>): PathFailure[] {
-  if (plan.unlistable.size > 0 && plan.unlistable.size === buckets.size) {
-    const errors = [...plan.unlistable.values()].map((u) => u.error);
-    const reasons = new Set(errors.map(describeError));
-    const why = reasons.size === 1
-      ? [...reasons][0]
-      : [...plan.unlistable].map(([b, u]) => `${b}: ${describeError(u.error)}`).join("; ");
-    throw new UnreachableError(
-      `no bucket could be listed, nothing was backed up: ${why}; ${whatToCheck(errors[0])}`,
-    );
-  }
+/** No bucket could be listed: nothing can be backed up. Fatal (exit 4), in one line. */
+function assertSomeBucket(plan: Plan, buckets: Set<string>): void {
+  if (plan.unlistable.size === 0 || plan.unlistable.size < buckets.size) return;
+  const errors = [...plan.unlistable.values()].map((u) => u.error);
+  const reasons = new Set(errors.map(describeError));
+  const why = reasons.size === 1
+    ? [...reasons][0]
+    : [...plan.unlistable].map(([b, u]) => `${b}: ${describeError(u.error)}`).join("; ");
+  throw new UnreachableError(
+    `no bucket could be listed, nothing was backed up: ${why}; ${whatToCheck(errors[0])}`,
+  );
+}
+
+/** Buckets that could not be listed: one failure each, naming how many files it held back. */
+function bucketFailures(plan: Plan): PathFailure[] {
   return [...plan.unlistable].map(([bucket, { error, files }]) => ({
     path: `s3://${bucket}/`,
     error: `cannot list the bucket: ${describeError(error)} (${
@@ -112,18 +113,45 @@ function bucketFailures(plan: Plan, buckets: Set<string>): PathFailure[] {
   }));
 }
 
-/** What a dry run reports: the plan's uploads, from the plan alone (no file is opened). */
-function dryRun(plan: Plan, logger: Logger): DryRunResult {
-  const uploads = plan.items.filter((i) => i.action === "upload");
-  for (const item of plan.items) {
+/**
+ * What a dry run reports: the plan's uploads. Only the files whose metadata left doubt are read
+ * (and HEAD asked where no state row has their hash), as a real run would, to tell.
+ */
+async function dryRun(
+  planned: PlannedRun,
+  deps: RunDeps,
+  concurrency: number,
+): Promise<DryRunResult> {
+  const { plan } = planned;
+  const would: Array<Array<{ seq: number; key: string; bytes: number }>> = [];
+  const skips: number[] = [];
+  const failures: PathFailure[][] = [];
+  await forEachPulled(planned.items, concurrency, async (item, seq, w) => {
+    would[w] ??= [];
+    skips[w] ??= 0;
+    failures[w] ??= [];
+    try {
+      await resolveDoubt(item, deps.store, plan);
+    } catch (err) {
+      failures[w].push(doubtFailure(item, err));
+      return;
+    }
     if (item.action === "skip") {
-      logger.verbose(`File ${item.file.relPath} already up to date in ${item.bucket}, skipping.`);
-    } else logger.info(`Would upload ${item.file.relPath} to ${item.bucket}`);
-  }
+      deps.logger.verbose(
+        `File ${item.file.relPath} already up to date in ${item.bucket}, skipping.`,
+      );
+      skips[w]++;
+      return;
+    }
+    deps.logger.info(`Would upload ${item.file.relPath} to ${item.bucket}`);
+    would[w].push({ seq, key: `s3://${item.bucket}/${item.key}`, bytes: item.file.size });
+  }, deps.signal);
+  const uploads = would.flat().sort((a, b) => a.seq - b.seq);
   return {
-    skipped: plan.skipped + plan.items.length - uploads.length,
-    wouldUpload: uploads.map((i) => `s3://${i.bucket}/${i.key}`),
-    bytesToUpload: uploads.reduce((n, i) => n + i.file.size, 0),
+    skipped: plan.skipped + skips.reduce((a, b) => a + (b ?? 0), 0),
+    wouldUpload: uploads.map((u) => u.key),
+    bytesToUpload: uploads.reduce((n, u) => n + u.bytes, 0),
+    failures: failures.flat(),
   };
 }
 
@@ -131,11 +159,7 @@ function dryRun(plan: Plan, logger: Logger): DryRunResult {
  * The log's one line for the files found unchanged (instead of one line each, -v):
  * `Skipped 20,000 unchanged files: 15,000 in acme-docs, 5,000 in acme-photos.` Undefined: none.
  */
-export function skippedLine(plan: Pick<Plan, "skippedByBucket" | "items">): string | undefined {
-  const byBucket = new Map(plan.skippedByBucket);
-  for (const item of plan.items) {
-    if (item.action === "skip") byBucket.set(item.bucket, (byBucket.get(item.bucket) ?? 0) + 1);
-  }
+export function skippedLine(byBucket: Map<string, number>): string | undefined {
   const total = [...byBucket.values()].reduce((a, b) => a + b, 0);
   if (total === 0) return undefined;
   const n = (x: number) => x.toLocaleString("en-US");
@@ -161,14 +185,24 @@ function hookDeps(deps: RunDeps): HookDeps {
 
 /** Uploads the plan, runs the dumps, then writes the manifests (not after an interruption). */
 async function execute(
-  plan: Plan,
+  planned: PlannedRun,
   config: Config,
   deps: RunDeps,
   state: StateStore,
   opts: RunOptions,
 ): Promise<{ result: ExecuteResult; dumps?: DumpOutcome[] }> {
   await prepareUploads(deps.store, state, deps.logger, deps.signal);
-  const result = await executePlan(plan, { ...deps, state }, opts.concurrency, deps.signal);
+  const inFlight = opts.adaptive ? new InFlightLimit(opts.concurrency, MAX_IN_FLIGHT) : undefined;
+  const result = await executePlan(
+    planned.items,
+    planned.plan,
+    { ...deps, state },
+    inFlight ?? opts.concurrency,
+    deps.signal,
+  );
+  if (inFlight && inFlight.limit !== opts.concurrency) {
+    deps.logger.verbose(`Uploads in flight adapted from ${opts.concurrency} to ${inFlight.limit}.`);
+  }
   const dumps = config.dumps.length === 0 ? undefined : await runDumps(
     config.dumps,
     config.categories,
@@ -176,11 +210,11 @@ async function execute(
     { ...deps, commands: commandsOf(deps) },
   );
   if (deps.signal?.aborted) return { result, dumps };
-  const buckets = config.categories.map((c) => c.bucket);
   const manifests = await writeManifests(
-    plan,
+    planned.manifests,
+    planned.plan,
+    result.uploadedTo,
     config.keyPrefix,
-    buckets,
     deps.store,
     state,
     deps.clock.now(),
@@ -241,8 +275,9 @@ export async function runBackup(
     try {
       sources ??= checkSources(config.sources);
       state = deps.openState();
-      const plan = await planRun(config, deps, state, opts, sources);
-      const unlistable = bucketFailures(plan, new Set(config.categories.map((c) => c.bucket)));
+      const planned = await startRunPlan(config, deps, state, opts, sources);
+      const { plan } = planned;
+      assertSomeBucket(plan, new Set(config.categories.map((c) => c.bucket)));
       const listable = config.categories.map((c) => c.bucket)
         .filter((b) => !plan.unlistable.has(b));
       const versioning = await checkVersioning(
@@ -253,19 +288,20 @@ export async function runBackup(
         !opts.dryRun,
       );
       deps.onPlan?.(plan);
-      for (const f of unlistable) deps.logger.error(`Error listing ${f.path}: ${f.error}`);
-      for (const f of plan.failed) deps.logger.error(`Error uploading ${f.path}: ${f.error}`);
       let result;
       if (opts.dryRun) {
-        result = dryRun(plan, deps.logger);
+        result = await dryRun(planned, deps, opts.concurrency);
         if (config.dumps.length > 0) {
           dumps = dryRunDumps(config.dumps, config.categories, config.keyPrefix, deps.logger);
         }
         hooks.push(...dryRunHooks(config.hooks, deps.logger));
       } else {
-        ({ result, dumps } = await execute(plan, config, deps, state, opts));
+        ({ result, dumps } = await execute(planned, config, deps, state, opts));
       }
-      const skipped = opts.verbose ? undefined : skippedLine(plan);
+      const unlistable = bucketFailures(plan);
+      for (const f of unlistable) deps.logger.error(`Error listing ${f.path}: ${f.error}`);
+      for (const f of plan.failed) deps.logger.error(`Error uploading ${f.path}: ${f.error}`);
+      const skipped = opts.verbose ? undefined : skippedLine(plan.skippedByBucket);
       if (skipped) deps.logger.info(skipped);
       done = {
         plan,

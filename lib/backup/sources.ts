@@ -1,5 +1,5 @@
 /**
- * The trees a run backs up, as a thin layer over the scan: `source` alone, or each `[[sources]]`
+ * The trees a run backs up, checked before the walk: `source` alone, or each `[[sources]]`
  * table a scan root whose paths (and so keys) carry its prefix. A tree that is missing is a
  * failure of its own while the others are backed up; only when every tree is missing (or the
  * single `source` is) is the run fatal (exit 2), as it always was for `source`.
@@ -7,7 +7,7 @@
 import type { SourceTree } from "../config/config.ts";
 import type { PathFailure } from "../core/types.ts";
 import { SourceError } from "../core/errors.ts";
-import { checkSource, type ScanResult, scanTreesAsync } from "./scan.ts";
+import { checkSource } from "./walk.ts";
 
 export interface SourceCheck {
   /** The trees that can be walked. */
@@ -43,17 +43,4 @@ export function checkSources(trees: SourceTree[]): SourceCheck {
     );
   }
   return check;
-}
-
-/** Walks the trees that are there into one scan; the missing ones are its failures. */
-export async function scanSources(
-  check: SourceCheck,
-  exclude: string[],
-  ownDirs: string[],
-  onSeen?: (files: number) => void,
-): Promise<ScanResult> {
-  const scan = await scanTreesAsync(check.present, exclude, ownDirs, check.several, onSeen);
-  scan.failed.unshift(...check.failures);
-  scan.unseen.push(...check.unseen);
-  return scan;
 }

@@ -19,6 +19,8 @@ export interface DryRunResult {
   skipped: number;
   wouldUpload: string[];
   bytesToUpload: number;
+  /** Files whose content could not be read to decide. */
+  failures?: PathFailure[];
 }
 
 export interface RunFacts {
@@ -111,12 +113,14 @@ export function summarize(f: RunFacts): Summary {
   const failures: PathFailure[] = [...(f.bucketFailures ?? []), ...(plan?.failed ?? [])];
   const executed = result !== undefined && "uploaded" in result ? result : undefined;
   const dry = result !== undefined && "wouldUpload" in result ? result : undefined;
+  if (dry) failures.push(...dry.failures ?? []);
   if (executed) {
     failures.push(...executed.failures);
-    if (executed.notStarted > 0) {
+    if (executed.notStarted > 0 || (f.interrupted && plan?.walked === false)) {
+      const rest = plan?.walked === false ? "; the rest of the tree was not looked at" : "";
       failures.push({
         path: "(run)",
-        error: `${executed.notStarted} files not started: interrupted`,
+        error: `interrupted: ${executed.notStarted} files found to upload not started${rest}`,
       });
     }
   }

@@ -37,7 +37,6 @@ Deno.test("stateNotes: what the report says for each state problem", () => {
 
 function plan(over: Partial<Plan> = {}): Plan {
   return {
-    items: [],
     skipped: 0,
     skippedByBucket: new Map(),
     excluded: ["x.tmp"],
@@ -47,9 +46,11 @@ function plan(over: Partial<Plan> = {}): Plan {
     special: [],
     invalidNames: [],
     hashed: 2,
-    present: new Map(),
     unlistable: new Map(),
     unseen: [],
+    toUpload: { files: 0, bytes: 0 },
+    walked: true,
+    pruned: 0,
     ...over,
   };
 }
@@ -80,6 +81,7 @@ Deno.test("summarize: counts, failures from every step, and a status that agrees
           failures: [{ path: "c", error: "x" }],
           notStarted: 0,
           uploadedKeys: ["s3://b/a", "s3://b/b", "s3://b/d"],
+          uploadedTo: new Set(["b"]),
         },
       },
       status: "FAILED",
@@ -97,6 +99,7 @@ Deno.test("summarize: counts, failures from every step, and a status that agrees
           failures: [],
           notStarted: 0,
           uploadedKeys: ["s3://b/a"],
+          uploadedTo: new Set(["b"]),
         },
       },
       status: "OK",
@@ -115,6 +118,7 @@ Deno.test("summarize: counts, failures from every step, and a status that agrees
           failures: [],
           notStarted: 4,
           uploadedKeys: ["s3://b/a"],
+          uploadedTo: new Set(["b"]),
         },
       },
       status: "INTERRUPTED",
@@ -138,6 +142,7 @@ Deno.test("summarize: counts, failures from every step, and a status that agrees
           failures: [],
           notStarted: 0,
           uploadedKeys: ["s3://b/a"],
+          uploadedTo: new Set(["b"]),
         },
         state: { file: "/s/state.db", saveError: "no space left on device", unsaved: 1 },
       },

@@ -75,7 +75,7 @@ export const DOCUMENT = table({
   state_dir: v.optional(text()),
   exclude: v.optional(strList(), []),
   unmatched: v.optional(text()),
-  concurrency: v.optional(int(1, 256), DEFAULT_CONCURRENCY),
+  concurrency: v.optional(int(1, 256)),
   log: v.optional(oneOf(["quiet", "normal", "verbose"] as const)),
   bwlimit: v.optional(rate()),
   aws: optionalTable({
@@ -128,6 +128,8 @@ export interface Config {
   /** A category name, or "skip". */
   unmatched: string;
   concurrency: number;
+  /** `concurrency` was set: a run keeps to it instead of adapting (see in_flight.ts). */
+  concurrencySet: boolean;
   /** `log`: how much a command logs unless -v/-q says; undefined: "normal". */
   log?: LogLevel;
   /** `bwlimit`: bytes per second for all uploads together; undefined or 0: no limit. */
@@ -211,7 +213,8 @@ export function configFromToml(
     stateDir: resolveFrom(baseDir, d.state_dir ?? defaultStateDir(path, env)),
     exclude: d.exclude,
     unmatched,
-    concurrency: d.concurrency,
+    concurrency: d.concurrency ?? DEFAULT_CONCURRENCY,
+    concurrencySet: d.concurrency !== undefined,
     log: d.log,
     bwlimit: d.bwlimit,
     aws: {

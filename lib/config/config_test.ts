@@ -59,6 +59,7 @@ Deno.test("parseConfigText: the SPEC example, paths relative to the file's folde
     exclude: ["**/.git/**", "**/*.tmp"],
     unmatched: "documents",
     concurrency: 8,
+    concurrencySet: true,
     log: undefined,
     bwlimit: undefined,
     aws: {

@@ -57,3 +57,63 @@ export class Semaphore {
     };
   }
 }
+
+/** Lets workers beyond a changing limit wait (see InFlightLimit); closed when work ends. */
+export interface WorkerGate {
+  admit(worker: number): Promise<void>;
+  close(): void;
+}
+
+/**
+ * Runs fn over the items of an async iterable as they come, with `workers` workers each taking
+ * the next item when it is free (and, with a gate, once the gate admits it). fn hears the item,
+ * its sequence number and its worker's number (0 to workers − 1: a tally per worker needs no
+ * sharing). Stops taking items once the signal is aborted or an fn or the iterable throws (the
+ * first error is rethrown after the calls in flight settle); the iterable is closed either way.
+ */
+export async function forEachPulled<T>(
+  items: AsyncIterable<T>,
+  workers: number,
+  fn: (item: T, seq: number, worker: number) => Promise<void>,
+  signal?: AbortSignal,
+  gate?: WorkerGate,
+): Promise<void> {
+  const it = items[Symbol.asyncIterator]();
+  let seq = 0;
+  let failure: { err: unknown } | undefined;
+  let exhausted = false;
+  const stop = () => gate?.close();
+  signal?.addEventListener("abort", stop);
+  const worker = async (w: number) => {
+    while (!signal?.aborted && failure === undefined && !exhausted) {
+      if (gate) await gate.admit(w);
+      if (signal?.aborted || failure !== undefined || exhausted) return;
+      let next: IteratorResult<T>;
+      try {
+        next = await it.next();
+      } catch (err) {
+        failure ??= { err };
+        stop();
+        return;
+      }
+      if (next.done) {
+        exhausted = true;
+        stop();
+        return;
+      }
+      try {
+        await fn(next.value, seq++, w);
+      } catch (err) {
+        failure ??= { err };
+        stop();
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, workers) }, (_, w) => worker(w)));
+  } finally {
+    signal?.removeEventListener("abort", stop);
+    await it.return?.(undefined);
+  }
+  if (failure) throw failure.err;
+}

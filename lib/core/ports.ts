@@ -129,11 +129,23 @@ export interface UploadJournal {
 /** A bucket's versioning status; "Disabled": never enabled (S3 then sends no status). */
 export type VersioningStatus = "Enabled" | "Suspended" | "Disabled";
 
+/** A page of one level of a listing (delimiter "/"). */
+export interface ListLevelPage {
+  objects: RemoteObject[];
+  /** "<prefix><name>/", each once. */
+  folders: string[];
+}
+
 export interface ObjectStore {
   /** Every object under prefix, in key order. */
   list(bucket: string, prefix: string): AsyncIterable<RemoteObject>;
-  /** The "folders" right under prefix (keys cut at the next "/", each once), in key order. */
-  listFolders?(bucket: string, prefix: string): AsyncIterable<string>;
+  /**
+   * The same listing page by page (up to ~1,000 objects each), of the keys after `startAfter`
+   * when given: a run merges pages with its walk.
+   */
+  listPages(bucket: string, prefix: string, startAfter?: string): AsyncIterable<RemoteObject[]>;
+  /** One level under prefix, page by page: the objects right under it and its "folders". */
+  listLevel?(bucket: string, prefix: string): AsyncIterable<ListLevelPage>;
   /** The bucket's versioning status (GetBucketVersioning). */
   versioning?(bucket: string): Promise<VersioningStatus>;
   /** undefined when the object (or version) does not exist. */
@@ -170,23 +182,17 @@ export interface ObjectStore {
   abortUpload?(bucket: string, key: string, uploadId: string): Promise<"aborted" | "gone">;
 }
 
-/**
- * What planning reads of the state: one row by `bucket\0key` (a loaded Map qualifies).
- * `prefetch` announces the keys about to be read, so a store can fetch them in one query.
- */
-export type StateLookup = Pick<Map<string, StateRow>, "get"> & {
-  prefetch?(keys: string[]): void;
-};
-
 /** The local record of what was backed up (node:sqlite in production). */
 export interface StateStore {
   /** All rows, keyed by `bucket\0key`. */
   loadAll(): Map<string, StateRow>;
   /**
-   * Rows looked up one at a time by `bucket\0key`, without holding them all in memory (a run
-   * plans with this when present, else with loadAll()).
+   * Rows of `bucket` with keys in (after, upTo], in S3's key order; no `after`: from the first,
+   * no `upTo`: to the last.
    */
-  lookup?(): StateLookup;
+  rowsBetween(bucket: string, after: string | undefined, upTo?: string): StateRow[];
+  /** Deletes the rows of files that no longer exist. */
+  forget(bucket: string, keys: string[]): void;
   /** Queue a row; rows are written in batches, each batch one transaction. */
   record(row: StateRow): void;
   /** Write queued rows now. */

@@ -59,6 +59,11 @@ export interface PlanItem {
   sha256?: string;
   /** A skip whose state row must be (re)written: verified by hash, not by the fast path. */
   refreshState?: boolean;
+  /**
+   * Metadata left doubt: the content is read to decide, and compared with the SHA-256 of the
+   * state row ("state") or the one the object carries (HEAD, "object").
+   */
+  doubt?: { expected: "state" | "object"; recorded?: string };
 }
 
 export interface PathFailure {
@@ -66,10 +71,12 @@ export interface PathFailure {
   error: string;
 }
 
-/** The plan: every file seen lands in exactly one list. */
+/**
+ * The plan, built as the walk goes (plan.ts): every file seen lands in exactly one place (an
+ * item handed to the executor, a count of skips, or one of the lists). Lists other than the
+ * items are small in a healthy tree; the items are streamed, never held.
+ */
 export interface Plan {
-  /** Files to upload, and files whose content had to be read to decide. */
-  items: PlanItem[];
   /** Files skipped from their metadata alone (logged when decided; not kept as items). */
   skipped: number;
   /** The same files, counted per bucket (the log's one line for the skipped files). */
@@ -81,14 +88,18 @@ export interface Plan {
   special: string[];
   /** Names that are not valid UTF-8 (S3 keys must be), escaped; each is also in `failed`. */
   invalidNames: string[];
-  /** Files whose content was read to decide (the fast path left doubt). */
+  /** Files whose content had to be read to decide (the fast path left doubt). */
   hashed: number;
-  /** Per bucket, every key the source holds now (for the run manifest). */
-  present: Map<string, string[]>;
   /** Buckets whose listing failed: why, and how many files were routed to them (not backed up). */
   unlistable: Map<string, { error: Error; files: number }>;
-  /** Paths the scan could not see (folders end in `/`): the manifest keeps their entries. */
+  /** Paths the walk could not see (folders end in `/`): the manifest keeps their entries. */
   unseen: string[];
+  /** Files and bytes found to upload so far (doubts count once read); final once `walked`. */
+  toUpload: { files: number; bytes: number };
+  /** The walk went through every tree (not cut short by an interruption or an error). */
+  walked: boolean;
+  /** State rows of files that no longer exist, deleted this run. */
+  pruned: number;
 }
 
 /** A `[[dumps]]` entry in a run: its object, and how it went. */
@@ -147,7 +158,7 @@ export interface Summary {
   warnings?: string[];
   /** The local state was found damaged, moved aside and rebuilt this run. */
   stateRebuilt?: boolean;
-  /** What was uploaded, as s3://bucket/key, in the plan's order (the report lists the first). */
+  /** The first uploads (up to LISTED_UPLOADS_MAX), as s3://bucket/key, in the plan's order. */
   uploadedFiles?: string[];
   /** Dry run: what a real run would upload, as s3://bucket/key. */
   wouldUpload?: string[];

@@ -37,9 +37,9 @@ export interface Fleet {
 
 /** The manifests under the bucket's root and each top-level folder (one HEAD each). */
 async function manifestsIn(store: ObjectStore, bucket: string, concurrency: number) {
-  if (!store.listFolders) throw new Error("this store cannot list folders");
+  if (!store.listLevel) throw new Error("this store cannot list folders");
   const candidates = [""];
-  for await (const folder of store.listFolders(bucket, "")) candidates.push(folder);
+  for await (const page of store.listLevel(bucket, "")) candidates.push(...page.folders);
   const found: ManifestSeen[] = [];
   await forEachPool(candidates, concurrency, async (folder) => {
     const head = await store.head(bucket, `${folder}${MANIFEST_NAME}`);

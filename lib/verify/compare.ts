@@ -8,7 +8,8 @@ import type { Config } from "../config/config.ts";
 import type { Logger, ObjectStore, StateStore } from "../core/ports.ts";
 import { stateKey } from "../core/ports.ts";
 import type { Category, LocalFile, PathFailure, RemoteObject, StateRow } from "../core/types.ts";
-import { checkSources, scanSources } from "../backup/sources.ts";
+import { checkSources } from "../backup/sources.ts";
+import { scanTrees } from "../backup/scan.ts";
 import { dumpTarget } from "../backup/dumps.ts";
 import { createRouter } from "../backup/route.ts";
 import { SHA256_METADATA } from "../core/layout.ts";
@@ -95,7 +96,9 @@ export async function compareTree(
   opts: CompareOptions,
 ): Promise<CompareReport> {
   const categories = selectCategories(config, opts.category);
-  const scan = await scanSources(checkSources(config.sources), config.exclude, [config.stateDir]);
+  const check = checkSources(config.sources);
+  const scan = scanTrees(check.present, config.exclude, [config.stateDir], check.several);
+  scan.failed.unshift(...check.failures);
   const listings = await listBuckets(
     deps.store,
     [...new Set(categories.map((c) => c.bucket))],

@@ -16,6 +16,7 @@ import { Readable } from "node:stream";
 import type {
   Clock,
   GetResult,
+  ListLevelPage,
   ObjectHead,
   ObjectStore,
   ObjectVersion,
@@ -165,20 +166,49 @@ export class MemoryStore implements ObjectStore {
     return { ...this.#counts };
   }
 
-  async *list(bucket: string, prefix: string): AsyncIterable<RemoteObject> {
-    this.#count("ListObjectsV2");
+  /** Current objects under prefix (after startAfter), in S3's order. */
+  #current(bucket: string, prefix: string, startAfter?: string): RemoteObject[] {
     const b = this.#bucket(bucket);
     const current: RemoteObject[] = [];
     for (const key of [...b.keys()].sort(compareKeys)) {
       if (!key.startsWith(prefix)) continue;
+      if (startAfter !== undefined && compareKeys(key, startAfter) <= 0) continue;
       const v = b.get(key)![0];
       if (v.isDeleteMarker) continue;
       current.push(this.#remote(key, v));
     }
-    for (let i = 0; i < current.length; i++) {
-      if (i > 0 && i % this.#pageSize === 0) this.#count("ListObjectsV2");
-      yield current[i];
+    return current;
+  }
+
+  async *list(bucket: string, prefix: string): AsyncIterable<RemoteObject> {
+    for await (const page of this.listPages(bucket, prefix)) yield* page;
+  }
+
+  async *listPages(
+    bucket: string,
+    prefix: string,
+    startAfter?: string,
+  ): AsyncIterable<RemoteObject[]> {
+    this.#count("ListObjectsV2");
+    const current = this.#current(bucket, prefix, startAfter);
+    for (let i = 0; i < current.length; i += this.#pageSize) {
+      if (i > 0) this.#count("ListObjectsV2");
+      await Promise.resolve();
+      yield current.slice(i, i + this.#pageSize);
     }
+  }
+
+  async *listLevel(bucket: string, prefix: string): AsyncIterable<ListLevelPage> {
+    this.#count("ListObjectsV2");
+    const objects: RemoteObject[] = [];
+    const folders = new Set<string>();
+    for (const o of this.#current(bucket, prefix)) {
+      const slash = o.key.indexOf("/", prefix.length);
+      if (slash < 0) objects.push(o);
+      else folders.add(o.key.slice(0, slash + 1));
+    }
+    await Promise.resolve();
+    yield { objects, folders: [...folders] };
   }
 
   head(bucket: string, key: string, versionId?: string): Promise<ObjectHead | undefined> {

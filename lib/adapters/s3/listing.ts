@@ -3,7 +3,7 @@
  * else by the SDK) and ListObjectVersions pages, versions and delete markers merged.
  */
 import { ListObjectsV2Command, ListObjectVersionsCommand } from "@aws-sdk/client-s3";
-import type { ObjectVersion } from "../../core/ports.ts";
+import type { ListLevelPage, ObjectVersion } from "../../core/ports.ts";
 import type { RemoteObject } from "../../core/types.ts";
 import { parseListPagesOf } from "./list_parser.ts";
 
@@ -14,17 +14,20 @@ export function etagOf(v: string | undefined): string | undefined {
   return v ? v.replace(/"/g, "") : undefined;
 }
 
-export async function* listObjects(
+/** ListObjectsV2 page by page (keys in S3's order, up to 1,000 a page), after startAfter. */
+export async function* listObjectPages(
   send: Send,
   bucket: string,
   prefix: string,
-): AsyncIterable<RemoteObject> {
+  startAfter?: string,
+): AsyncIterable<RemoteObject[]> {
   let token: string | undefined;
   do {
     const command = new ListObjectsV2Command({
       Bucket: bucket,
       Prefix: prefix || undefined,
       ContinuationToken: token,
+      ...(startAfter !== undefined && token === undefined ? { StartAfter: startAfter } : {}),
       MaxKeys: 1000,
     });
     const fast = parseListPagesOf(command);
@@ -36,30 +39,47 @@ export async function* listObjects(
       NextContinuationToken?: string;
     }>(command);
     const page = fast.page ?? {
-      objects: (out.Contents ?? []).map((o) => ({
-        key: o.Key!,
-        size: o.Size ?? 0,
-        etag: etagOf(o.ETag),
-        lastModified: o.LastModified ?? new Date(0),
-        storageClass: o.StorageClass ?? "STANDARD",
-      })),
+      objects: (out.Contents ?? []).map(toRemote),
       isTruncated: out.IsTruncated ?? false,
       nextContinuationToken: out.NextContinuationToken,
     };
-    yield* page.objects;
+    yield page.objects;
     token = page.isTruncated ? page.nextContinuationToken : undefined;
   } while (token);
 }
 
-/** The common prefixes right under prefix ("<prefix><name>/"), as ListObjectsV2 gives them. */
-export async function* listCommonPrefixes(
+function toRemote(
+  o: { Key?: string; Size?: number; ETag?: string; LastModified?: Date; StorageClass?: string },
+): RemoteObject {
+  return {
+    key: o.Key!,
+    size: o.Size ?? 0,
+    etag: etagOf(o.ETag),
+    lastModified: o.LastModified ?? new Date(0),
+    storageClass: o.StorageClass ?? "STANDARD",
+  };
+}
+
+export async function* listObjects(
   send: Send,
   bucket: string,
   prefix: string,
-): AsyncIterable<string> {
+): AsyncIterable<RemoteObject> {
+  for await (const page of listObjectPages(send, bucket, prefix)) yield* page;
+}
+
+/** One level under prefix (delimiter "/"), page by page: its objects and its folders. */
+export async function* listLevelPages(
+  send: Send,
+  bucket: string,
+  prefix: string,
+): AsyncIterable<ListLevelPage> {
   let token: string | undefined;
   do {
     const out = await send<{
+      Contents?: Array<
+        { Key?: string; Size?: number; ETag?: string; LastModified?: Date; StorageClass?: string }
+      >;
       CommonPrefixes?: Array<{ Prefix?: string }>;
       IsTruncated?: boolean;
       NextContinuationToken?: string;
@@ -72,7 +92,10 @@ export async function* listCommonPrefixes(
         MaxKeys: 1000,
       }),
     );
-    for (const p of out.CommonPrefixes ?? []) if (p.Prefix) yield p.Prefix;
+    yield {
+      objects: (out.Contents ?? []).filter((o) => o.Key !== undefined).map(toRemote),
+      folders: (out.CommonPrefixes ?? []).flatMap((p) => (p.Prefix ? [p.Prefix] : [])),
+    };
     token = out.IsTruncated ? out.NextContinuationToken : undefined;
   } while (token);
 }

@@ -20,6 +20,7 @@ import { Buffer } from "node:buffer";
 import type { Readable } from "node:stream";
 import type {
   GetResult,
+  ListLevelPage,
   ObjectHead,
   ObjectStore,
   ObjectVersion,
@@ -34,7 +35,13 @@ import type {
 } from "../../core/ports.ts";
 import type { RemoteObject } from "../../core/types.ts";
 import { Semaphore } from "../../core/pool.ts";
-import { etagOf, listCommonPrefixes, listObjects, listObjectVersions } from "./listing.ts";
+import {
+  etagOf,
+  listLevelPages,
+  listObjectPages,
+  listObjects,
+  listObjectVersions,
+} from "./listing.ts";
 import { abortReason, isNotFound, restoreState, type SdkError, untilAborted } from "./errors.ts";
 import { abortUpload, type MultipartContext, putMultipart } from "./multipart.ts";
 import { choosePartSize, DEFAULT_PART_SIZE, expectedEtag, md5Base64 } from "./format.ts";
@@ -140,8 +147,12 @@ export class S3Store implements ObjectStore {
     return listObjects((c) => this.#send(c, this.#signal), bucket, prefix);
   }
 
-  listFolders(bucket: string, prefix: string): AsyncIterable<string> {
-    return listCommonPrefixes((c) => this.#send(c, this.#signal), bucket, prefix);
+  listPages(bucket: string, prefix: string, startAfter?: string): AsyncIterable<RemoteObject[]> {
+    return listObjectPages((c) => this.#send(c, this.#signal), bucket, prefix, startAfter);
+  }
+
+  listLevel(bucket: string, prefix: string): AsyncIterable<ListLevelPage> {
+    return listLevelPages((c) => this.#send(c, this.#signal), bucket, prefix);
   }
 
   async versioning(bucket: string): Promise<VersioningStatus> {

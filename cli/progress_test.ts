@@ -183,3 +183,25 @@ Deno.test("ProgressDisplay: a scan with nothing to upload leaves no line behind"
   p.finish();
   assert.deepEqual(out, ["\r\x1b[KScanning: 10 files found", "\r\x1b[K", "done\n"]);
 });
+
+Deno.test("ProgressDisplay: while the walk goes on, uploads so far beside the files found", () => {
+  const { p, out, advance } = harness();
+  const totals = { files: 0, bytes: 0, growing: true };
+  p.scanned(1_000);
+  p.start(() => totals);
+  assert.equal(out.at(-1), "\r\x1b[KScanning: 1,000 files found");
+  totals.files = 3;
+  totals.bytes = 3 * MiB;
+  advance(250);
+  p.scanned(2_000);
+  advance(250);
+  p.update({ files: 1, bytes: MiB });
+  assert.equal(
+    out.at(-1),
+    "\r\x1b[KScanning: 2,000 files found; uploaded 1/3 files, 1.0 MiB of 3.0 MiB so far",
+  );
+  totals.growing = false; // the walk is over: the usual line, with its percentage
+  advance(250);
+  p.update({ files: 2, bytes: 2 * MiB });
+  assert.equal(out.at(-1), "\r\x1b[KUploading 2/3 files, 2.0 MiB of 3.0 MiB (66%)");
+});

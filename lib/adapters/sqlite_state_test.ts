@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { compareKeys } from "../core/key_order.ts";
 import { DatabaseSync } from "node:sqlite";
 import { SqliteStateStore, STATE_FILE } from "./sqlite_state.ts";
+import { RANGE, RANGE_TO_END } from "./sqlite_schema.ts";
 import { stateKey } from "../core/ports.ts";
 import type { StateRow } from "../core/types.ts";
 
@@ -246,5 +247,28 @@ Deno.test("openReadOnlyCopy (dry runs) on an empty or corrupt state.db reads as 
         assert.equal(Deno.readTextFileSync(`${dir}/${STATE_FILE}`), content);
         assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), [STATE_FILE]);
       }));
+  }
+});
+
+Deno.test("the key-range queries are bounded index searches (no scan to the end per batch)", () => {
+  const db = new DatabaseSync(":memory:");
+  try {
+    db.exec(
+      `CREATE TABLE files (bucket TEXT NOT NULL, key TEXT NOT NULL, size INTEGER,
+       PRIMARY KEY (bucket, key)) WITHOUT ROWID`,
+    );
+    const plan = (sql: string, ...args: string[]) =>
+      (db.prepare(`EXPLAIN QUERY PLAN ${sql.replace(/SELECT .* FROM/s, "SELECT * FROM")}`)
+        .all(...args) as Array<{ detail: string }>).map((r) => r.detail).join("; ");
+    assert.match(
+      plan(RANGE, "b", "a", "c"),
+      /SEARCH files USING PRIMARY KEY \(bucket=\? AND key>\? AND key<\?\)/,
+    );
+    assert.match(
+      plan(RANGE_TO_END, "b", "a"),
+      /SEARCH files USING PRIMARY KEY \(bucket=\? AND key>\?\)/,
+    );
+  } finally {
+    db.close();
   }
 });

@@ -4,7 +4,6 @@
  */
 import type { Command } from "@commander-js/extra-typings";
 import type { Outcome } from "../lib/core/errors.ts";
-import { fleetJson, fleetStatus, formatFleet } from "../lib/ops/fleet.ts";
 import { createStderrLogger } from "../lib/adapters/stderr_logger.ts";
 import { type LogFlags, logLevelOf } from "./log_options.ts";
 import { openContext, systemClock } from "./context.ts";
@@ -13,7 +12,8 @@ import { CONFIG_HELP } from "./options.ts";
 
 async function fleet(flags: { config?: string; json?: boolean } & LogFlags): Promise<Outcome> {
   const logger = createStderrLogger(logLevelOf(flags));
-  const { config, store } = openContext(flags.config, logger);
+  const { config, store } = await openContext(flags.config, logger);
+  const { fleetJson, fleetStatus, formatFleet } = await import("../lib/ops/fleet.ts");
   logger.setLevel(logLevelOf(flags, config.log));
   const result = await fleetStatus(config, store, config.concurrency);
   for (const f of result.failures) logger.error(`Error reading ${f.path}: ${f.error}`);

@@ -1,9 +1,7 @@
 /** `s3backup history`: past runs of this machine, from the local state. */
 import { type Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import type { Outcome } from "../lib/core/errors.ts";
-import { loadConfig } from "../lib/config/load.ts";
-import { RunHistory } from "../lib/adapters/sqlite_runs.ts";
-import { formatHistory, historyJson } from "../lib/ops/history.ts";
+import { loadConfigLazily } from "./context.ts";
 import { stdout } from "./output.ts";
 import { CONFIG_HELP } from "./options.ts";
 
@@ -13,8 +11,12 @@ function positiveInt(value: string): number {
   return n;
 }
 
-function history(flags: { config?: string; limit: number; json?: boolean }): Outcome {
-  const config = loadConfig(flags.config);
+async function history(
+  flags: { config?: string; limit: number; json?: boolean },
+): Promise<Outcome> {
+  const config = await loadConfigLazily(flags.config);
+  const { RunHistory } = await import("../lib/adapters/sqlite_runs.ts");
+  const { formatHistory, historyJson } = await import("../lib/ops/history.ts");
   const runs = RunHistory.open(config.stateDir);
   try {
     const list = runs.recent(flags.limit);
@@ -33,5 +35,5 @@ export function defineHistory(program: Command, done: (o: Outcome) => void): voi
     .option("-c, --config <path>", CONFIG_HELP)
     .option("--limit <n>", "how many runs", positiveInt, 20)
     .option("--json", "print JSON")
-    .action((flags) => done(history(flags)));
+    .action(async (flags) => done(await history(flags)));
 }

@@ -1,7 +1,6 @@
 /** `s3backup init`: a commented starter config, never over an existing file. */
 import type { Command } from "@commander-js/extra-typings";
 import type { Outcome } from "../lib/core/errors.ts";
-import { writeStarterConfig } from "../lib/config/starter.ts";
 import { stdout } from "./output.ts";
 import { quietOption, verboseOption } from "./log_options.ts";
 
@@ -13,7 +12,8 @@ export function defineInit(program: Command, done: (o: Outcome) => void): void {
     .option("--source <dir>", "the folder to back up (default: .)")
     .addOption(verboseOption())
     .addOption(quietOption())
-    .action((flags) => {
+    .action(async (flags) => {
+      const { writeStarterConfig } = await import("../lib/config/starter.ts");
       const path = flags.config ?? "s3backup.toml";
       const stateDir = writeStarterConfig(path, flags.bucketPrefix, flags.source ?? ".");
       stdout(

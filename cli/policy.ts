@@ -5,8 +5,7 @@
  */
 import { type Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import { type Outcome, UsageError } from "../lib/core/errors.ts";
-import { loadConfig } from "../lib/config/load.ts";
-import { bucketPolicy, hostPolicy, partitionOf } from "../infra/policy.ts";
+import { loadConfigLazily } from "./context.ts";
 import { stdout } from "./output.ts";
 import { CONFIG_HELP } from "./options.ts";
 
@@ -22,8 +21,10 @@ function accountId(value: string): string {
   return value;
 }
 
-function policy(flags: PolicyFlags): Outcome {
-  const config = loadConfig(flags.config);
+async function policy(flags: PolicyFlags): Promise<Outcome> {
+  const config = await loadConfigLazily(flags.config);
+  // infra/ code, in no other command's module graph (the run's included).
+  const { bucketPolicy, hostPolicy, partitionOf } = await import("../infra/policy.ts");
   const partition = partitionOf(config.aws.region);
   const hosts = config.infra.hosts;
   let doc;
@@ -64,5 +65,5 @@ export function definePolicy(program: Command, done: (o: Outcome) => void): void
     .option("--host <name>", "a fleet host: the policy confined to <name>/ (key_prefix)")
     .option("--bucket <name>", "print this bucket's policy instead (TLS only, [infra] guards)")
     .option("--account-id <id>", "with --bucket: the account of a break_glass_role name", accountId)
-    .action((flags) => done(policy(flags)));
+    .action(async (flags) => done(await policy(flags)));
 }

@@ -1,7 +1,6 @@
 /** `s3backup restore`: files as they were at --at, written under --to. */
 import type { Command } from "@commander-js/extra-typings";
 import type { Outcome } from "../lib/core/errors.ts";
-import { formatRestoreReport, restoreReportJson, runRestore } from "../lib/restore/restore.ts";
 import { createStderrLogger } from "../lib/adapters/stderr_logger.ts";
 import { openContext, systemClock } from "./context.ts";
 import { stdout } from "./output.ts";
@@ -21,7 +20,10 @@ interface RestoreFlags extends LogFlags {
 
 async function restore(flags: RestoreFlags): Promise<Outcome> {
   const logger = createStderrLogger(logLevelOf(flags));
-  const { config, store } = openContext(flags.config, logger);
+  const { config, store } = await openContext(flags.config, logger);
+  const { formatRestoreReport, restoreReportJson, runRestore } = await import(
+    "../lib/restore/restore.ts"
+  );
   logger.setLevel(logLevelOf(flags, config.log));
   const { report, outcome } = await runRestore(config, { store, logger }, {
     to: flags.to,

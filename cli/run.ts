@@ -2,12 +2,6 @@
 import { type Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import type { Outcome } from "../lib/core/errors.ts";
 import type { Config } from "../lib/config/config.ts";
-import { runBackup } from "../lib/backup/run.ts";
-import { formatReport, reportJson } from "../lib/backup/report.ts";
-import { acquireLock } from "../lib/adapters/file_lock.ts";
-import { SqliteStateStore } from "../lib/adapters/sqlite_state.ts";
-import { httpHeartbeat } from "../lib/adapters/heartbeat.ts";
-import { denoCommands } from "../lib/adapters/command.ts";
 import { createStderrLogger } from "../lib/adapters/stderr_logger.ts";
 import { hostname, openContext, signalOnInterrupt, systemClock } from "./context.ts";
 import { ProgressDisplay } from "./progress.ts";
@@ -52,6 +46,13 @@ async function snsNotifier(
 }
 
 async function run(flags: RunFlags): Promise<Outcome> {
+  // Imported here, not at start-up: --help, --version and the other commands load none of it.
+  const { runBackup } = await import("../lib/backup/run.ts");
+  const { formatReport, reportJson } = await import("../lib/backup/report.ts");
+  const { acquireLock } = await import("../lib/adapters/file_lock.ts");
+  const { SqliteStateStore } = await import("../lib/adapters/sqlite_state.ts");
+  const { httpHeartbeat } = await import("../lib/adapters/heartbeat.ts");
+  const { denoCommands } = await import("../lib/adapters/command.ts");
   // A progress line only for a person watching: stderr is a terminal, the report is text, no -q.
   const progress = !flags.json && !flags.quiet && Deno.stderr.isTerminal()
     ? new ProgressDisplay(stderr)
@@ -61,7 +62,7 @@ async function run(flags: RunFlags): Promise<Outcome> {
     progress && ((line) => progress.log(line)),
   );
   const signal = signalOnInterrupt();
-  const { config, env, store } = openContext(flags.config, logger, signal, {
+  const { config, env, store } = await openContext(flags.config, logger, signal, {
     bwlimit: flags.bwlimit,
   });
   const level = logLevelOf(flags, config.log);

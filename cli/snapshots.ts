@@ -1,7 +1,6 @@
 /** `s3backup snapshots`: the restore points in the buckets; no local state needed. */
 import type { Command } from "@commander-js/extra-typings";
 import type { Outcome } from "../lib/core/errors.ts";
-import { formatSnapshots, listSnapshots, snapshotsJson } from "../lib/ops/snapshots.ts";
 import { createStderrLogger } from "../lib/adapters/stderr_logger.ts";
 import { type LogFlags, logLevelOf } from "./log_options.ts";
 import { openContext } from "./context.ts";
@@ -12,7 +11,8 @@ async function snapshots(
   flags: { config?: string; category?: string; json?: boolean } & LogFlags,
 ): Promise<Outcome> {
   const logger = createStderrLogger(logLevelOf(flags));
-  const { config, store } = openContext(flags.config, logger);
+  const { config, store } = await openContext(flags.config, logger);
+  const { formatSnapshots, listSnapshots, snapshotsJson } = await import("../lib/ops/snapshots.ts");
   logger.setLevel(logLevelOf(flags, config.log));
   const list = await listSnapshots(config, store, {
     category: flags.category,

@@ -4,11 +4,9 @@
  */
 import { type Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import type { Outcome } from "../lib/core/errors.ts";
-import { loadConfig } from "../lib/config/load.ts";
-import { RunHistory } from "../lib/adapters/sqlite_runs.ts";
-import { statusCheck } from "../lib/ops/status.ts";
+import type { RunHistory } from "../lib/adapters/sqlite_runs.ts";
 import { parseDuration } from "../lib/core/duration.ts";
-import { systemClock } from "./context.ts";
+import { loadConfigLazily, systemClock } from "./context.ts";
 import { stdout } from "./output.ts";
 import { CONFIG_HELP } from "./options.ts";
 
@@ -25,10 +23,12 @@ function duration(value: string): MaxAge {
   return { ms, text: value.trim() };
 }
 
-function status(flags: { config?: string; maxAge: MaxAge }): Outcome {
-  const config = loadConfig(flags.config);
+async function status(flags: { config?: string; maxAge: MaxAge }): Promise<Outcome> {
+  const config = await loadConfigLazily(flags.config);
   let runs: RunHistory | undefined;
   try {
+    const { RunHistory } = await import("../lib/adapters/sqlite_runs.ts");
+    const { statusCheck } = await import("../lib/ops/status.ts");
     runs = RunHistory.open(config.stateDir);
     const result = statusCheck({
       lastOk: runs.lastWith("OK"),
@@ -58,5 +58,5 @@ export function defineStatus(program: Command, done: (o: Outcome) => void): void
       ms: 26 * 3_600_000,
       text: "26h",
     })
-    .action((flags) => done(status(flags)));
+    .action(async (flags) => done(await status(flags)));
 }

@@ -1,9 +1,6 @@
 /** `s3backup verify`: the buckets listed like `aws s3 ls`, or compared with the source tree. */
 import type { Command } from "@commander-js/extra-typings";
 import type { Outcome } from "../lib/core/errors.ts";
-import { formatListing, listCategories, listingJson } from "../lib/verify/list.ts";
-import { compareTree, formatCompare } from "../lib/verify/compare.ts";
-import { SqliteStateStore } from "../lib/adapters/sqlite_state.ts";
 import { createStderrLogger } from "../lib/adapters/stderr_logger.ts";
 import { openContext } from "./context.ts";
 import { stdout } from "./output.ts";
@@ -21,9 +18,10 @@ interface VerifyFlags extends LogFlags {
 
 async function verify(flags: VerifyFlags): Promise<Outcome> {
   const logger = createStderrLogger(logLevelOf(flags));
-  const { config, store } = openContext(flags.config, logger);
+  const { config, store } = await openContext(flags.config, logger);
   logger.setLevel(logLevelOf(flags, config.log));
   if (!flags.compare && !flags.deep && !flags.download) {
+    const { formatListing, listCategories, listingJson } = await import("../lib/verify/list.ts");
     const listings = await listCategories(config, store, flags.category);
     stdout(flags.json ? listingJson(listings) + "\n" : formatListing(listings));
     for (const l of listings) {
@@ -31,6 +29,8 @@ async function verify(flags: VerifyFlags): Promise<Outcome> {
     }
     return listings.some((l) => l.error) ? "partial" : "ok";
   }
+  const { compareTree, formatCompare } = await import("../lib/verify/compare.ts");
+  const { SqliteStateStore } = await import("../lib/adapters/sqlite_state.ts");
   const state = SqliteStateStore.openReadOnlyCopy(config.stateDir);
   try {
     const report = await compareTree(config, { store, logger, state }, {

@@ -32,7 +32,9 @@ fail() { echo "compile_check: FAILED: $*" >&2; exit 1; }
 bin="$work/dist/s3backup"
 [ -f "$bin" ] || fail "no binary at $bin"
 grep -q "Embedded Files" "$work/out.txt" || fail "deno compile printed no 'Embedded Files' tree"
-for want in "main.ts" "lib (" "client-s3/" "client-sns/" "credential-provider-node/" \
+# infra/policy.ts: only imported by `policy`'s action (import()), so the graph's dynamic imports
+# are embedded too.
+for want in "main.ts" "lib (" "infra/policy.ts" "client-s3/" "client-sns/" "credential-provider-node/" \
   "credential-provider-sso/" "credential-provider-ini/" "smol-toml/" "commander/" "picomatch/"; do
   grep -qF -- "$want" "$work/out.txt" || fail "'$want' is not embedded"
 done

@@ -2,7 +2,7 @@
  * `s3backup status`: one line on the last successful run, for a monitoring system (Nagios or
  * Icinga plugin convention); exit 0 when it is within --max-age, else 1.
  */
-import { type Command, InvalidArgumentError } from "@commander-js/extra-typings";
+import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import type { Outcome } from "../lib/core/errors.ts";
 import type { RunHistory } from "../lib/adapters/sqlite_runs.ts";
 import { parseDuration } from "../lib/core/duration.ts";
@@ -54,9 +54,11 @@ export function defineStatus(program: Command, done: (o: Outcome) => void): void
   program.command("status")
     .description("one line on the last successful run; exit 0 within --max-age, else 1")
     .option("-c, --config <path>", CONFIG_HELP)
-    .option("--max-age <duration>", "e.g. 26h, 90m, 2d, 1h30m (default: 26h)", duration, {
-      ms: 26 * 3_600_000,
-      text: "26h",
-    })
+    .addOption(
+      new Option("--max-age <duration>", "e.g. 26h, 90m, 2d, 1h30m")
+        .argParser(duration)
+        // The second argument is what --help shows; the value is an object.
+        .default({ ms: 26 * 3_600_000, text: "26h" }, "26h"),
+    )
     .action(async (flags) => done(await status(flags)));
 }

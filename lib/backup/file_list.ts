@@ -34,7 +34,7 @@ const FIELDS = 5;
 /**
  * The files a walk found, held compactly: their paths in one array and their numbers in one
  * Float64Array. An object per file (with boxed numbers) was ~30 MiB of peak RSS on a
- * 100,000-file tree (README, Performance); `get(i)` makes a LocalFile when one is needed.
+ * 100,000-file tree (bench/README.md, History); `get(i)` makes a LocalFile when one is needed.
  */
 export class FileList implements Iterable<LocalFile> {
   readonly root: string;

@@ -6,7 +6,7 @@ import { defaultStateDir, processStateEnv, type StateEnv } from "./state_dir.ts"
 
 export function starterConfig(bucketPrefix: string, source: string, stateDir: string): string {
   const q = JSON.stringify;
-  return `# s3backup configuration. Reference: README.md ("Config file").
+  return `# s3backup configuration. Reference: docs/configuration.md.
 # Credentials never go here: the AWS SDK's default chain supplies them (environment,
 # ~/.aws profiles, SSO, or the instance/container role).
 

@@ -85,6 +85,8 @@ export class ListingCursor {
   #disordered = false;
   /** Keys that came after a greater one (out of order), kept for #readWhole. */
   #strays = new Map<string, number>();
+  /** The left-out key was listed: its folder (the manifest's `.s3backup/`) was seen. */
+  #skipSeen = false;
   readonly #onDisorder?: () => void;
 
   private constructor(store: ObjectStore, bucket: string, skip: string, onDisorder?: () => void) {
@@ -126,7 +128,9 @@ export class ListingCursor {
     else if (!store.listLevel) {
       cursor.#segments = [...first, { ...blankSegment(prefix), startAfter: after }];
     } else {
-      const level = await levelSegments(store, bucket, prefix, skip, after, new Set(head.keys));
+      const read = new Set(head.keys);
+      if (cursor.#skipSeen) read.add(skip);
+      const level = await levelSegments(store, bucket, prefix, skip, after, read);
       if (level === "disordered") {
         // The first pages did not hold every key up to their last: the server's order is not
         // S3's. Everything is read again, whole.
@@ -173,7 +177,10 @@ export class ListingCursor {
     const before = s.keys.length;
     const sorted = page.length > 1 ? [...page].sort((a, b) => compareKeys(a.key, b.key)) : page;
     for (const o of sorted) {
-      if (o.key === this.#skip) continue;
+      if (o.key === this.#skip) {
+        this.#skipSeen = true;
+        continue;
+      }
       const last = s.keys.length > 0 ? s.keys[s.keys.length - 1] : undefined;
       if (last !== undefined && compareKeys(o.key, last) <= 0) {
         if (o.key !== last) {

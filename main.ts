@@ -18,7 +18,7 @@ export function isVersionOnly(args: string[]): boolean {
 export async function main(args: string[]): Promise<number> {
   if (isVersionOnly(args)) {
     stdout(`${VERSION_LINE}\n`);
-    return 0; // exitCodeOf("ok"), main_test.ts checks both
+    return 0; // exitCodeOf("ok"), cli/startup_test.ts checks both
   }
   const { buildProgram } = await import("./cli/program.ts");
   const { exitCodeOf, outcomeOfError } = await import("./cli/exit_code.ts");

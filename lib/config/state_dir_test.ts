@@ -25,3 +25,14 @@ Deno.test("defaultStateDir: no HOME and no XDG_STATE_HOME is a config error nami
   );
   assert.equal(isSystemConfig(undefined), false);
 });
+
+// Versions before 2026-11-30 kept a config's state in `.s3backup/` beside it when state_dir was
+// not set; the new default would have left it behind (history empty, every file hashed again).
+Deno.test("defaultStateDir: the state an earlier version kept beside the config is kept", () => {
+  const old = new Set(["/srv/app/.s3backup/state.db", "/etc/s3backup/.s3backup/state.db"]);
+  const env = { HOME: "/h", exists: (p: string) => old.has(p) };
+  assert.equal(defaultStateDir("/srv/app/s3backup.toml", env), "/srv/app/.s3backup");
+  assert.equal(defaultStateDir("/etc/s3backup/s3backup.toml", env), "/etc/s3backup/.s3backup");
+  assert.equal(defaultStateDir("/srv/other/s3backup.toml", env), "/h/.local/state/s3backup");
+  assert.equal(defaultStateDir(undefined, env), "/h/.local/state/s3backup");
+});

@@ -83,7 +83,13 @@ async function patchListing(): Promise<void> {
   mod.S3Store.prototype.listObjects = function (
     this: { buckets: Map<string, Map<string, Obj>> },
     bucket: string,
-    options?: { prefix?: string; delimiter?: string; maxKeys?: number; startAfter?: string },
+    options?: {
+      prefix?: string;
+      delimiter?: string;
+      maxKeys?: number;
+      startAfter?: string;
+      marker?: string;
+    },
   ) {
     const objectsMap = this.buckets.get(bucket);
     if (!objectsMap) {
@@ -96,7 +102,8 @@ async function patchListing(): Promise<void> {
     const prefix = options?.prefix ?? "";
     const delimiter = options?.delimiter;
     const maxKeys = options?.maxKeys ?? 1000;
-    const startAfter = options?.startAfter || undefined;
+    // ListObjects V1 (rclone) pages by `marker`, V2 by `startAfter` (continuation token).
+    const startAfter = options?.startAfter || options?.marker || undefined;
     const keys = keysOf(objectsMap);
     const objects: Obj[] = [];
     const commonPrefixes: string[] = [];

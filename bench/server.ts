@@ -35,6 +35,97 @@ async function patchNumericEntities(): Promise<void> {
 await patchNumericEntities();
 
 /**
+ * fauxqs 2.4.1 answers every ListObjects by copying, filtering and sorting (localeCompare) all
+ * the bucket's keys: at 1,000,000 keys a page costs seconds of server CPU, so a full listing of
+ * the huge set took over an hour for any tool and measured the emulator, not the tools. Real S3
+ * answers a page in time that does not grow with the bucket. This keeps each bucket's keys sorted
+ * (code units: S3's UTF-8 order for these ASCII names), rebuilt only when a key is added or
+ * removed, and answers a page by binary search, with fauxqs's own result shape.
+ */
+async function patchListing(): Promise<void> {
+  const url = new URL("./s3/s3Store.js", import.meta.resolve("fauxqs")).href;
+  const mod = await import(url);
+  const { S3Error } = await import(
+    new URL("./common/errors.js", import.meta.resolve("fauxqs")).href
+  );
+  type Obj = { key: string };
+  const sorted = new WeakMap<Map<string, Obj>, { keys?: string[] }>();
+  const keysOf = (m: Map<string, Obj>): string[] => {
+    let entry = sorted.get(m);
+    if (!entry) {
+      const e: { keys?: string[] } = {};
+      entry = e;
+      const set = m.set.bind(m);
+      const del = m.delete.bind(m);
+      m.set = (k: string, v: Obj) => {
+        if (!m.has(k)) e.keys = undefined;
+        return set(k, v);
+      };
+      m.delete = (k: string) => {
+        e.keys = undefined;
+        return del(k);
+      };
+      sorted.set(m, e);
+    }
+    return entry.keys ??= [...m.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  };
+  /** The first index whose key is > `after` (or ≥ `atLeast`). */
+  const lowerBound = (keys: string[], atLeast: string, after?: string) => {
+    let lo = 0, hi = keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const k = keys[mid];
+      if (k < atLeast || (after !== undefined && k <= after)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  mod.S3Store.prototype.listObjects = function (
+    this: { buckets: Map<string, Map<string, Obj>> },
+    bucket: string,
+    options?: { prefix?: string; delimiter?: string; maxKeys?: number; startAfter?: string },
+  ) {
+    const objectsMap = this.buckets.get(bucket);
+    if (!objectsMap) {
+      throw new S3Error(
+        "NoSuchBucket",
+        `The specified bucket does not exist: ${bucket}`,
+        404,
+      );
+    }
+    const prefix = options?.prefix ?? "";
+    const delimiter = options?.delimiter;
+    const maxKeys = options?.maxKeys ?? 1000;
+    const startAfter = options?.startAfter || undefined;
+    const keys = keysOf(objectsMap);
+    const objects: Obj[] = [];
+    const commonPrefixes: string[] = [];
+    let isTruncated = false;
+    let i = lowerBound(keys, prefix, startAfter);
+    while (i < keys.length && keys[i].startsWith(prefix)) {
+      const key = keys[i];
+      const cut = delimiter ? key.indexOf(delimiter, prefix.length) : -1;
+      if (objects.length + commonPrefixes.length >= maxKeys) {
+        isTruncated = true;
+        break;
+      }
+      if (cut >= 0) {
+        const cp = key.slice(0, cut + delimiter!.length);
+        if (startAfter === undefined || cp > startAfter) commonPrefixes.push(cp);
+        // Past every key under this common prefix.
+        const next = cp.slice(0, -1) + String.fromCharCode(cp.charCodeAt(cp.length - 1) + 1);
+        i = lowerBound(keys, next);
+        continue;
+      }
+      objects.push(objectsMap.get(key)!);
+      i++;
+    }
+    return { objects, commonPrefixes, isTruncated };
+  };
+}
+await patchListing();
+
+/**
  * BENCH_LATENCY_MS=N delays every request by N ms before fauxqs sees it: loopback answers in
  * microseconds, real S3 in tens of milliseconds, which is what makes per-file HEADs expensive.
  */

@@ -5,7 +5,7 @@
  * format is one line, and a logging library cost ~1 MB of code loaded at every start.
  */
 import type { Logger, LogLevel } from "../core/ports.ts";
-import { oneLine } from "../backup/report.ts";
+import { oneLine } from "../core/text.ts";
 import { redactUserinfo } from "../core/redact.ts";
 
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");

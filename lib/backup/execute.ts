@@ -97,6 +97,7 @@ async function uploadOne(
   item: PlanItem,
   deps: ExecuteDeps,
   onProgress?: (sentBytes: number) => void,
+  signal?: AbortSignal,
 ): Promise<void> {
   const f = item.file;
   const request = (source: UploadSource) => ({
@@ -117,7 +118,7 @@ async function uploadOne(
     await deps.store.put(request(bytesSource(bytes, sha256)));
   } else {
     // Hashed first (its SHA-256 goes into the metadata), then read again part by part.
-    sha256 = item.sha256 ?? await sha256File(f);
+    sha256 = item.sha256 ?? await sha256File(f, signal);
     await withSourceFile(f, (file) =>
       deps.store.put(request({
         size: f.size,
@@ -192,7 +193,7 @@ export async function executePlan(
   const one = async (item: PlanItem, i: number, w: number) => {
     const t = tallies[w];
     try {
-      await resolveDoubt(item, deps.store, plan);
+      await resolveDoubt(item, deps.store, plan, signal);
     } catch (err) {
       t.failures.push(doubtFailure(item, err));
       deps.logger.error(`Error reading ${item.file.relPath}: ${describeError(err)}`);
@@ -208,7 +209,7 @@ export async function executePlan(
     }
     deps.logger.info(`Uploading ${item.file.relPath} to ${item.bucket}...`);
     try {
-      await uploadOne(item, deps, sentOf(i));
+      await uploadOne(item, deps, sentOf(i), signal);
       limit?.finished(true);
       t.uploaded++;
       t.bytes += item.file.size;

@@ -7,7 +7,8 @@
  * a bounded number of keys ahead of the walk. Prefixes, not key ranges: a server's prefix filter
  * is exact even where its order is not. A server that lists a folder out of S3's order
  * (emulators, S3 Express directory buckets) is met by reading the rest of the listing whole:
- * correct, at the memory cost of holding it.
+ * correct, at the memory cost of holding it. Over 300 lines: the cursor, its pumps and the level
+ * cut share one set of invariants (S3's order, the budget), kept together to be read together.
  */
 import type { ObjectStore } from "../core/ports.ts";
 import type { RemoteObject } from "../core/types.ts";

@@ -257,10 +257,15 @@ async function* decide(
  * Reads a doubted file (and HEADs its object when no state row records its hash) and settles
  * the item: upload, or skip (its state row then rewritten). Throws when the file cannot be read.
  */
-export async function resolveDoubt(item: PlanItem, store: ObjectStore, plan: Plan): Promise<void> {
+export async function resolveDoubt(
+  item: PlanItem,
+  store: ObjectStore,
+  plan: Plan,
+  signal?: AbortSignal,
+): Promise<void> {
   const doubt = item.doubt;
   if (doubt === undefined) return;
-  const sha256 = await sha256File(item.file);
+  const sha256 = await sha256File(item.file, signal);
   const recorded = doubt.expected === "state"
     ? doubt.recorded
     : (await store.head(item.bucket, item.key))?.metadata[SHA256_METADATA];

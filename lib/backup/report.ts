@@ -1,6 +1,7 @@
 /** The run's report: stdout text, --json, and the SNS subject and body within SNS limits. Pure. */
 import type { Summary } from "../core/types.ts";
 import { commandLines, commandsJson } from "./report_commands.ts";
+import { oneLine, plural } from "../core/text.ts";
 
 /** SNS subjects: ASCII, no line breaks, at most 100 characters. */
 export const SNS_SUBJECT_MAX = 100;
@@ -25,11 +26,6 @@ function formatRequests(requests: Record<string, number>): string {
   if (entries.length === 0) return "none";
   const total = entries.reduce((s, [, n]) => s + n, 0);
   return `${total} (${entries.map(([op, n]) => `${op}: ${n}`).join(", ")})`;
-}
-
-/** "1 error", "2 errors". */
-export function plural(n: number, word: string): string {
-  return `${n} ${n === 1 ? word : `${word}s`}`;
 }
 
 function headline(s: Summary): string {
@@ -67,20 +63,6 @@ export function summaryLines(s: Summary): string[] {
     `Host: ${s.host}`,
   );
   return lines;
-}
-
-/**
- * Control characters (a newline in a file name, C1 controls, Unicode line separators) escaped,
- * so one failure or one log record stays one line.
- */
-export function oneLine(text: string): string {
-  // deno-lint-ignore no-control-regex
-  return text.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, (c) => {
-    const named: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
-    const code = c.charCodeAt(0);
-    return named[c] ??
-      (code > 0xff ? `\\u${code.toString(16)}` : `\\x${code.toString(16).padStart(2, "0")}`);
-  });
 }
 
 function failureLines(s: Summary): string[] {

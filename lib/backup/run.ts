@@ -2,7 +2,7 @@
  * `s3backup run`, top to bottom: lock → `before` hooks → state → scan and list (at once) →
  * route and plan → execute (or, for a dry run, nothing) → dumps → manifests → `after` hooks →
  * summary → report (SNS, heartbeat). Every outcome, a fatal one included, is summarized and
- * reported before returning.
+ * reported before returning. Over 300 lines on purpose: the whole run reads in one file, in order.
  */
 import type { Clock, CommandRunner, Lock, Logger, ObjectStore, StateStore } from "../core/ports.ts";
 import type { Config } from "../config/config.ts";
@@ -28,7 +28,7 @@ import { writeManifests } from "./manifest.ts";
 import { checkVersioning, versioningWarnings } from "./versioning.ts";
 import { type DryRunResult, type RunFacts, summarize, withNotifications } from "./summary.ts";
 import { type Channels, pingStart, sendReport } from "./notify.ts";
-import { plural } from "./report.ts";
+import { plural } from "../core/text.ts";
 
 export interface RunOptions {
   dryRun: boolean;
@@ -131,7 +131,7 @@ async function dryRun(
     skips[w] ??= 0;
     failures[w] ??= [];
     try {
-      await resolveDoubt(item, deps.store, plan);
+      await resolveDoubt(item, deps.store, plan, deps.signal);
     } catch (err) {
       failures[w].push(doubtFailure(item, err));
       return;

@@ -11,7 +11,7 @@ import { describeError } from "../core/errors.ts";
 import { forEachPool } from "../core/pool.ts";
 import { MANIFEST_NAME } from "../core/layout.ts";
 import { formatAge, isoSeconds } from "../core/duration.ts";
-import { oneLine } from "../backup/report.ts";
+import { oneLine } from "../core/text.ts";
 
 /** A manifest found: which host prefix ("" for none), where, and when it was written. */
 export interface ManifestSeen {

@@ -10,8 +10,8 @@ import { describeError } from "../core/errors.ts";
 import { forEachPool } from "../core/pool.ts";
 import { keyPrefixPath, manifestKey } from "../core/layout.ts";
 import { readManifest } from "../core/manifest.ts";
-import { selectCategories } from "../verify/list.ts";
-import { oneLine, plural } from "../backup/report.ts";
+import { selectCategories } from "../config/select_categories.ts";
+import { oneLine, plural } from "../core/text.ts";
 import { humanBytes, isoSeconds } from "../core/duration.ts";
 import { pointStats, type VersionHistory, versionHistory } from "./restore_points.ts";
 

@@ -1,11 +1,6 @@
 /** The restore report: text for people (stdout) and JSON in snake_case like `run --json`. */
 import type { RestoreReport } from "./restore.ts";
 
-/** "1 file", "2 files". */
-export function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
-}
-
 /** The JSON form: every key snake_case, as `run --json` publishes. */
 export function restoreReportJson(r: RestoreReport): Record<string, unknown> {
   return {

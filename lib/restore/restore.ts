@@ -15,7 +15,7 @@ import { sha256File } from "../core/digest.ts";
 import { DUMP_METADATA, MTIME_METADATA, SHA256_METADATA } from "../core/layout.ts";
 import { RestoreTarget } from "./target.ts";
 import { candidates, nothingBecause } from "./select.ts";
-import { plural } from "./report.ts";
+import { plural } from "../core/text.ts";
 import { archiveState, expectedWait, type RestoreCandidate } from "./plan.ts";
 
 export interface RestoreOptions {

@@ -7,7 +7,7 @@ import type { ObjectStore, ObjectVersion } from "../core/ports.ts";
 import type { PathFailure } from "../core/types.ts";
 import type { RestoreOptions } from "./restore.ts";
 import { describeError } from "../core/errors.ts";
-import { selectCategories } from "../verify/list.ts";
+import { selectCategories } from "../config/select_categories.ts";
 import { type DumpRecord, readManifestEntries } from "../core/manifest.ts";
 import { keyPrefixPath, manifestKey, relativePathOf } from "../core/layout.ts";
 import { type RestoreCandidate, versionsAt } from "./plan.ts";

@@ -18,10 +18,10 @@ import { withSourceFile } from "../core/source_file.ts";
 import { march, type Routed } from "./march.ts";
 import { statMatches } from "../backup/change.ts";
 import { listBuckets } from "../backup/listing.ts";
-import { selectCategories } from "./list.ts";
+import { selectCategories } from "../config/select_categories.ts";
 import { forEachPool } from "../core/pool.ts";
 import { describeError } from "../core/errors.ts";
-import { oneLine, plural } from "../backup/report.ts";
+import { oneLine, plural } from "../core/text.ts";
 
 export interface Difference {
   kind: "missing" | "changed" | "extra";

@@ -2,9 +2,10 @@
 import type { Config } from "../config/config.ts";
 import type { ObjectStore, VersioningStatus } from "../core/ports.ts";
 import type { RemoteObject } from "../core/types.ts";
-import { describeError, UsageError } from "../core/errors.ts";
+import { describeError } from "../core/errors.ts";
 import { keyPrefixPath, manifestKey } from "../core/layout.ts";
-import { oneLine, plural } from "../backup/report.ts";
+import { oneLine, plural } from "../core/text.ts";
+import { selectCategories } from "../config/select_categories.ts";
 
 export interface CategoryListing {
   category: string;
@@ -25,19 +26,6 @@ async function versioningOf(store: ObjectStore, bucket: string) {
   } catch (err) {
     return { versioningError: describeError(err) };
   }
-}
-
-export function selectCategories(config: Config, only?: string) {
-  if (only === undefined) return config.categories;
-  const found = config.categories.filter((c) => c.name === only);
-  if (found.length === 0) {
-    throw new UsageError(
-      `--category ${only}: no such category (have: ${
-        config.categories.map((c) => c.name).join(", ")
-      })`,
-    );
-  }
-  return found;
 }
 
 export async function listCategories(

@@ -140,7 +140,10 @@ Deno.test(
         assert.match(l, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - (INFO|WARNING) - /);
         return l.replace(/^.*? - (INFO|WARNING) - /, "$1 ");
       });
-      assert.deepEqual(messages, [
+      // Files written a moment ago are racily clean: each is hashed, side by side, so their skip
+      // lines come in the order the hashes end, not always the walk's.
+      const skips = messages.slice(1, -1).sort();
+      assert.deepEqual([messages[0], ...skips, messages.at(-1)], [
         `INFO Starting incremental backup from directory: ${dir}/src`,
         "INFO File meeting_notes.txt already up to date in zl-docs, skipping.",
         "INFO File prod.sql already up to date in zl-db, skipping.",

@@ -386,6 +386,9 @@ Deno.test(
       assert.doesNotMatch(dry.stderr, /Uploading /);
       assert.match(dry.stderr, / - INFO - Would upload meeting_notes\.txt to docs-\d+\n/);
       assert.equal(requests(dry.json).PutObject ?? 0, 0);
+      // It reads only what deciding needs: new files are uploads without reading a byte.
+      assert.equal(dry.json.hashed, 0, "a dry run reads no new file");
+      assert.equal(requests(dry.json).HeadObject ?? 0, 0);
       const text = await runCli(["run", "-c", f.cfg, "--dry-run"], { env: f.aws.env });
       const lines = text.stdout.split("\n");
       assert.deepEqual(lines.slice(0, 4), [

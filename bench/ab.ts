@@ -43,7 +43,8 @@ const { values: o } = parseArgs({
   },
 });
 const variants = o.variant.map((v) => {
-  const [name, rest] = v.split("=", 2);
+  const eq = v.indexOf("="); // not split("=", 2): that drops the rest of `--flag=value`
+  const [name, rest] = [v.slice(0, eq), v.slice(eq + 1)];
   const [repo, ...flags] = rest.split("|");
   return { name, repo: repo.replace(/\/?$/, "/"), flags };
 });

@@ -243,6 +243,11 @@ function record(
     error,
   };
   records.push(rec);
+  // Each record as it is made: a run stopped halfway (a stalled tool) keeps what it measured.
+  if (!opts["no-save"]) {
+    Deno.mkdirSync(opts.out, { recursive: true });
+    Deno.writeTextFileSync(partialFile, JSON.stringify(rec) + "\n", { append: true });
+  }
   const extra = r.report
     ? ` hashed=${r.report.hashed} requests=${JSON.stringify(r.report.requests)}`
     : "";
@@ -285,6 +290,7 @@ async function benchSet(set: DataSet): Promise<void> {
 }
 
 const started = new Date();
+const partialFile = join(opts.out, `${started.toISOString().replace(/[:.]/g, "-")}.partial.jsonl`);
 const info = machine();
 log(
   `machine: ${info.nproc} cores, ${info.cpu}, ${info.memTotalMiB} MiB RAM; deno ${info.deno}; ${info.aws}; ${info.rclone}`,

@@ -7,6 +7,7 @@
  * file storage would not lower the peak; the bench starts a fresh server per initial upload).
  */
 import { startFauxqs } from "fauxqs";
+import { SortedKeys } from "./sorted_keys.ts";
 
 /**
  * fauxqs 2.4.1 decodes only named XML entities in a CompleteMultipartUpload body; rclone (Go's
@@ -39,8 +40,10 @@ await patchNumericEntities();
  * the bucket's keys: at 1,000,000 keys a page costs seconds of server CPU, so a full listing of
  * the huge set took over an hour for any tool and measured the emulator, not the tools. Real S3
  * answers a page in time that does not grow with the bucket. This keeps each bucket's keys sorted
- * (code units: S3's UTF-8 order for these ASCII names), rebuilt only when a key is added or
- * removed, and answers a page by binary search, with fauxqs's own result shape.
+ * (code units: S3's UTF-8 order for these ASCII names) in blocks of at most 2,048, updated as keys
+ * come and go (a tool that lists a folder after each folder's uploads, as rclone does, must not
+ * re-sort the bucket per listing), and answers a page by binary search, with fauxqs's own result
+ * shape.
  */
 async function patchListing(): Promise<void> {
   const url = new URL("./s3/s3Store.js", import.meta.resolve("fauxqs")).href;
@@ -49,36 +52,25 @@ async function patchListing(): Promise<void> {
     new URL("./common/errors.js", import.meta.resolve("fauxqs")).href
   );
   type Obj = { key: string };
-  const sorted = new WeakMap<Map<string, Obj>, { keys?: string[] }>();
-  const keysOf = (m: Map<string, Obj>): string[] => {
-    let entry = sorted.get(m);
-    if (!entry) {
-      const e: { keys?: string[] } = {};
-      entry = e;
+  const sorted = new WeakMap<Map<string, Obj>, SortedKeys>();
+  const keysOf = (m: Map<string, Obj>): SortedKeys => {
+    let keys = sorted.get(m);
+    if (!keys) {
+      const k = new SortedKeys(m.keys());
+      keys = k;
       const set = m.set.bind(m);
       const del = m.delete.bind(m);
-      m.set = (k: string, v: Obj) => {
-        if (!m.has(k)) e.keys = undefined;
-        return set(k, v);
+      m.set = (key: string, v: Obj) => {
+        if (!m.has(key)) k.add(key);
+        return set(key, v);
       };
-      m.delete = (k: string) => {
-        e.keys = undefined;
-        return del(k);
+      m.delete = (key: string) => {
+        k.delete(key);
+        return del(key);
       };
-      sorted.set(m, e);
+      sorted.set(m, k);
     }
-    return entry.keys ??= [...m.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  };
-  /** The first index whose key is > `after` (or ≥ `atLeast`). */
-  const lowerBound = (keys: string[], atLeast: string, after?: string) => {
-    let lo = 0, hi = keys.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const k = keys[mid];
-      if (k < atLeast || (after !== undefined && k <= after)) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return keys;
   };
   mod.S3Store.prototype.listObjects = function (
     this: { buckets: Map<string, Map<string, Obj>> },
@@ -108,9 +100,9 @@ async function patchListing(): Promise<void> {
     const objects: Obj[] = [];
     const commonPrefixes: string[] = [];
     let isTruncated = false;
-    let i = lowerBound(keys, prefix, startAfter);
-    while (i < keys.length && keys[i].startsWith(prefix)) {
-      const key = keys[i];
+    let walk = keys.from(prefix, startAfter);
+    for (let next = walk.next(); !next.done && next.value.startsWith(prefix);) {
+      const key = next.value;
       const cut = delimiter ? key.indexOf(delimiter, prefix.length) : -1;
       if (objects.length + commonPrefixes.length >= maxKeys) {
         isTruncated = true;
@@ -120,12 +112,12 @@ async function patchListing(): Promise<void> {
         const cp = key.slice(0, cut + delimiter!.length);
         if (startAfter === undefined || cp > startAfter) commonPrefixes.push(cp);
         // Past every key under this common prefix.
-        const next = cp.slice(0, -1) + String.fromCharCode(cp.charCodeAt(cp.length - 1) + 1);
-        i = lowerBound(keys, next);
+        walk = keys.from(cp.slice(0, -1) + String.fromCharCode(cp.charCodeAt(cp.length - 1) + 1));
+        next = walk.next();
         continue;
       }
       objects.push(objectsMap.get(key)!);
-      i++;
+      next = walk.next();
     }
     return { objects, commonPrefixes, isTruncated };
   };

@@ -5,7 +5,7 @@
  *
  *   deno run -A bench/ab.ts --set small --scenario no-change --runs 5 \
  *     --variant base=/tmp/s3b-base --variant patched=/tmp/s3b-exp \
- *     [--variant 'gc=/tmp/s3b-base|--v8-flags=--max-old-space-size=200']
+ *     [--variant 'gc=/tmp/s3b-base|--v8-flags=--max-old-space-size=200'] [--latency-ms 20]
  *
  * Scenarios: no-change (nothing touched), one-changed (a line appended to one file before each
  * run), initial (a fresh server and state for every run).
@@ -36,6 +36,8 @@ const { values: o } = parseArgs({
     set: { type: "string", default: "mixed" },
     scenario: { type: "string", default: "no-change" },
     runs: { type: "string", default: "5" },
+    /** The server's delay per request (a real round trip), as `deno task bench --latency-ms`. */
+    "latency-ms": { type: "string", default: "0" },
     variant: { type: "string", multiple: true, default: [] },
     "data-dir": { type: "string", default: join(BENCH_DIR, "data") },
     /** Keep each run's stderr here (e.g. with a --preload memory tracer). */
@@ -62,7 +64,10 @@ const results = new Map<string, Array<{ wallS: number; rssMiB: number }>>();
 
 async function fresh(): Promise<void> {
   await server?.stop();
-  server = await startServer([...Object.values(S3BACKUP_BUCKETS), PEER_BUCKET]);
+  server = await startServer(
+    [...Object.values(S3BACKUP_BUCKETS), PEER_BUCKET],
+    Number(o["latency-ms"]),
+  );
   removeDir(stateDir);
   Deno.writeTextFileSync(cfg, s3backupConfig(set.dir, stateDir, server.endpoint));
   await new Promise((r) => setTimeout(r, 2500)); // past the racily-clean window

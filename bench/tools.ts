@@ -138,36 +138,51 @@ export interface Measured {
   code: number;
   stdout: string;
   stderr: string;
+  /** Lines of stdout and stderr that contain measure()'s `marker` (all of them, not just the kept end). */
+  marked: number;
 }
 
 /** A tool's stderr kept (its end): rclone -v logs a line per file, 100 MB for 1,000,000 files. */
 const STDERR_KEPT = 1 << 20;
 
 /**
- * Reads a stream to its end as text, keeping its last `keep` bytes. Not `Command.output()`:
- * the bench held 18 GiB while rclone logged its 1,000,000-file upload through it.
+ * Reads a stream to its end as text, keeping its last `keep` bytes, and counts the lines that
+ * contain `marker` over the whole stream. Not `Command.output()`: the bench held 18 GiB while
+ * rclone logged its 1,000,000-file upload through it.
  */
-async function drain(stream: ReadableStream<Uint8Array>, keep = Infinity): Promise<string> {
+async function drain(
+  stream: ReadableStream<Uint8Array>,
+  keep = Infinity,
+  marker?: string,
+): Promise<{ text: string; marked: number }> {
   const chunks: Uint8Array[] = [];
-  let held = 0;
+  const lines = new TextDecoder();
+  let held = 0, marked = 0, carry = "";
   for await (const chunk of stream) {
     chunks.push(chunk.slice()); // a copy: each chunk is a view of a 64 KiB read buffer
     held += chunk.length;
     while (held - chunks[0].length >= keep) held -= chunks.shift()!.length;
+    if (marker === undefined) continue;
+    const text = carry + lines.decode(chunk, { stream: true });
+    const cut = text.lastIndexOf("\n");
+    for (const line of text.slice(0, cut + 1).split("\n")) if (line.includes(marker)) marked++;
+    carry = text.slice(cut + 1);
   }
+  if (marker !== undefined && carry.includes(marker)) marked++;
   const all = new Uint8Array(held);
   let at = 0;
   for (const c of chunks) {
     all.set(c, at);
     at += c.length;
   }
-  return new TextDecoder().decode(all);
+  return { text: new TextDecoder().decode(all), marked };
 }
 
 export async function measure(
   cmd: string[],
   env: Record<string, string>,
   scratch: string,
+  marker?: string,
 ): Promise<Measured> {
   if (which(TIME_BIN)) {
     const timeFile = join(scratch, "time.out");
@@ -181,8 +196,8 @@ export async function measure(
       clearEnv: true,
     }).spawn();
     const [stdout, stderr, status] = await Promise.all([
-      drain(child.stdout),
-      drain(child.stderr, STDERR_KEPT),
+      drain(child.stdout, Infinity, marker),
+      drain(child.stderr, STDERR_KEPT, marker),
       child.status,
     ]);
     const wallS = (performance.now() - t0) / 1000;
@@ -193,8 +208,9 @@ export async function measure(
       rssMiB: Number(maxKiB) / 1024,
       cpuS: Number(user) + Number(sys),
       code: status.code,
-      stdout,
-      stderr,
+      stdout: stdout.text,
+      stderr: stderr.text,
+      marked: stdout.marked + stderr.marked,
     };
   }
   // Fallback: poll the child's VmHWM (its own peak) every 20 ms until it exits.
@@ -212,8 +228,8 @@ export async function measure(
     peakKiB = Math.max(peakKiB, readProcKiB(child.pid, "VmHWM") ?? 0);
   }, 20);
   const [stdout, stderr, status] = await Promise.all([
-    drain(child.stdout),
-    drain(child.stderr, STDERR_KEPT),
+    drain(child.stdout, Infinity, marker),
+    drain(child.stderr, STDERR_KEPT, marker),
     child.status,
   ]);
   clearInterval(timer);
@@ -221,8 +237,9 @@ export async function measure(
     wallS: (performance.now() - t0) / 1000,
     rssMiB: peakKiB / 1024,
     code: status.code,
-    stdout,
-    stderr,
+    stdout: stdout.text,
+    stderr: stderr.text,
+    marked: stdout.marked + stderr.marked,
   };
 }
 
@@ -349,9 +366,9 @@ export async function runAws(
       AWS_PAGER: "",
     }),
     scratch,
+    "upload: ",
   );
-  const uploaded = m.stdout.split("\n").filter((l) => l.startsWith("upload: ")).length;
-  return { ...m, uploaded };
+  return { ...m, uploaded: m.marked };
 }
 
 export async function runRclone(
@@ -384,9 +401,9 @@ export async function runRclone(
       RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: "true",
     }),
     scratch,
+    ": Copied (",
   );
-  const uploaded = m.stderr.split("\n").filter((l) => l.includes(": Copied (")).length;
-  return { ...m, uploaded };
+  return { ...m, uploaded: m.marked };
 }
 
 /** Median startup cost of a command that does nothing (e.g. `--version`). */

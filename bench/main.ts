@@ -416,5 +416,8 @@ if (!opts["no-save"]) {
     ) + "\n",
   );
   log(`raw results: ${file}`);
+  try {
+    Deno.removeSync(partialFile); // its records are in the results file
+  } catch { /* no run was recorded */ }
 }
 if (records.some((r) => r.error)) Deno.exitCode = 1;

@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { V8_FLAGS } from "../scripts/release.ts";
 
 export const BENCH_DIR = fileURLToPath(new URL(".", import.meta.url));
 export const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -303,6 +304,7 @@ export function s3backupCommand(repo: string, args: string[], denoFlags: string[
     "run",
     "--allow-all",
     "--quiet",
+    ...V8_FLAGS, // as the compiled binary runs
     ...denoFlags,
     "--config",
     join(repo, "deno.json"),

@@ -6,6 +6,7 @@ import {
   PERMISSION_FLAGS,
   sha256File,
   TARGETS,
+  V8_FLAGS,
 } from "./release.ts";
 import { buildInfoSource, currentCommit } from "./stamp_version.ts";
 
@@ -15,6 +16,7 @@ Deno.test("compileArgs: locked, unused npm packages left out, the permission set
     "--frozen",
     "--exclude-unused-npm",
     ...PERMISSION_FLAGS,
+    ...V8_FLAGS,
     "--target",
     "x86_64-unknown-linux-gnu",
     "--output",
@@ -24,6 +26,14 @@ Deno.test("compileArgs: locked, unused npm packages left out, the permission set
   assert.ok(!compileArgs("dist/s3backup").includes("--target"));
   assert.ok(!(COMPILE_FLAGS as readonly string[]).some((f) => f === "--allow-all" || f === "-A"));
   assert.ok(PERMISSION_FLAGS.includes("--no-prompt"));
+});
+
+Deno.test("deno task run and the bench run s3backup with the binary's V8 flags", async () => {
+  const denoJson = JSON.parse(Deno.readTextFileSync(new URL("../deno.json", import.meta.url)));
+  for (const flag of V8_FLAGS) assert.ok(denoJson.tasks.run.split(" ").includes(flag), flag);
+  const { s3backupCommand } = await import("../bench/tools.ts");
+  const cmd = s3backupCommand("/repo", ["run"]);
+  for (const flag of V8_FLAGS) assert.ok(cmd.includes(flag), flag);
 });
 
 Deno.test("TARGETS: the five platforms, one name each", () => {

@@ -42,6 +42,10 @@ done
 for unwanted in "fauxqs/" "fastify/" "client-sqs/"; do
   if grep -qF -- "$unwanted" "$work/out.txt"; then fail "'$unwanted' was embedded"; fi
 done
+# The V8 flags of scripts/release.ts are in the binary's metadata (deno compile --v8-flags).
+for flag in $(deno run --allow-all scripts/release.ts --print-flags | sed -n 's/^--v8-flags=//p' | tr ',' ' '); do
+  grep -aqF -- "\"$flag\"" "$bin" || fail "the binary's V8 flags lack $flag"
+done
 standin_size=$(wc -c <"$standin")
 size=$(wc -c <"$bin")
 [ "$size" -gt $((standin_size + 5000000)) ] || fail "binary is only $size bytes"
